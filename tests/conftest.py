@@ -1,0 +1,88 @@
+"""Shared fixtures: the 16 combinations of the template's choices, rendered once per test run."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import warnings
+from pathlib import Path
+from typing import Any
+
+import copier
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_NAME = "Catalog Service"
+PACKAGE_NAME = "catalog_service"
+
+
+@dataclasses.dataclass(frozen=True)
+class Combination:
+    database: str
+    session_style: str
+    primary_key: str
+    soft_delete: bool
+
+    @property
+    def id(self) -> str:
+        delete = "soft_delete" if self.soft_delete else "hard_delete"
+        return f"{self.database}-{self.session_style}-{self.primary_key}-{delete}"
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return {"project_name": PROJECT_NAME, **dataclasses.asdict(self)}
+
+
+COMBINATIONS = [
+    Combination(*values)
+    for values in itertools.product(
+        ("sqlite", "postgresql"), ("async", "sync"), ("int", "uuid"), (True, False)
+    )
+]
+
+
+def render(dst: Path, data: dict[str, Any], *, pretend: bool = False) -> copier.Worker:
+    """Render the working tree of this repository (uncommitted changes included) into dst."""
+    with warnings.catch_warnings():
+        # "Dirty template changes included automatically" is expected while developing.
+        warnings.simplefilter("ignore")
+        return copier.run_copy(
+            src_path=str(REPO_ROOT),
+            dst_path=str(dst),
+            data=data,
+            defaults=True,
+            vcs_ref="HEAD",
+            quiet=True,
+            unsafe=True,
+            pretend=pretend,
+        )
+
+
+@pytest.fixture(scope="session")
+def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[Combination, Path | Exception]:
+    """All 16 combinations rendered once; a failed render is kept as its exception."""
+    base = tmp_path_factory.mktemp("rendered")
+    results: dict[Combination, Path | Exception] = {}
+    for combination in COMBINATIONS:
+        dst = base / combination.id
+        try:
+            render(dst, combination.data)
+        except Exception as error:  # noqa: BLE001 - reported by every test of that combination
+            results[combination] = error
+        else:
+            results[combination] = dst
+    return results
+
+
+@pytest.fixture(params=COMBINATIONS, ids=lambda combination: combination.id)
+def combination(request: pytest.FixtureRequest) -> Combination:
+    return request.param
+
+
+@pytest.fixture
+def project(rendered: dict[Combination, Path | Exception], combination: Combination) -> Path:
+    """The rendered project of this test's combination; fails the test if rendering failed."""
+    result = rendered[combination]
+    if isinstance(result, Exception):
+        pytest.fail(f"rendering {combination.id} failed: {type(result).__name__}: {result}", pytrace=False)
+    return result
