@@ -17,7 +17,6 @@ import atexit
 import contextlib
 import itertools
 import os
-import selectors
 import shutil
 import subprocess
 import sys
@@ -29,6 +28,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 import nox
 from nox.command import CommandFailed
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "tests"))
+import postgres_server  # tests/postgres_server.py: the server script's parent side
 
 nox.options.default_venv_backend = "uv"
 nox.options.reuse_venv = "yes"
@@ -86,16 +88,8 @@ _server_error: str | None = None
 
 def _stop_server() -> None:
     """atexit: closing stdin makes tests/postgres_server.py stop and delete its server."""
-    if _server is None:
-        return
-    with contextlib.suppress(OSError):
-        if _server.stdin:
-            _server.stdin.close()
-    try:
-        _server.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        _server.kill()
-        _server.wait()
+    if _server is not None:
+        postgres_server.stop(_server)
 
 
 atexit.register(_stop_server)
@@ -121,21 +115,10 @@ def _launch_server(command: list[str], session: nox.Session) -> str | None:
     except OSError as error:
         session.warn(f"could not run {command[0]}: {error}")
         return None
-    assert process.stdout is not None
-    with selectors.DefaultSelector() as selector:
-        selector.register(process.stdout, selectors.EVENT_READ)
-        ready = selector.select(timeout=SERVER_START_TIMEOUT)
-    line = process.stdout.readline().strip() if ready else ""
-    if line.startswith(("postgresql://", "postgres://")):
+    if line := postgres_server.read_url(process, SERVER_START_TIMEOUT):
         _server = process
         return line
-    if process.stdin:
-        process.stdin.close()
-    try:
-        process.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    postgres_server.stop(process)
     session.warn(f"{' '.join(command)} gave no URL (exit status {process.returncode})")
     return None
 

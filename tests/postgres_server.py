@@ -27,6 +27,7 @@ import contextlib
 import glob
 import os
 import re
+import selectors
 import shlex
 import shutil
 import signal
@@ -273,6 +274,31 @@ def main() -> int:
             pass
         _ignore_stop_signals()
     return 0
+
+
+# --- For a parent process that runs this script (noxfile.py, tests/test_update.py) ---
+
+
+def read_url(process: subprocess.Popen[str], timeout: float) -> str:
+    """The URL line the script prints once its server is up, or "" when none came in time."""
+    assert process.stdout is not None
+    with selectors.DefaultSelector() as selector:
+        selector.register(process.stdout, selectors.EVENT_READ)
+        ready = selector.select(timeout=timeout)
+    line = process.stdout.readline().strip() if ready else ""
+    return line if line.startswith(("postgresql://", "postgres://")) else ""
+
+
+def stop(process: subprocess.Popen[str]) -> None:
+    """Closing the script's stdin makes it stop its server and delete the data."""
+    with contextlib.suppress(OSError):
+        if process.stdin:
+            process.stdin.close()
+    try:
+        process.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 if __name__ == "__main__":

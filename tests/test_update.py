@@ -13,7 +13,6 @@ import contextlib
 import difflib
 import json
 import os
-import selectors
 import shutil
 import subprocess
 import sys
@@ -24,6 +23,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import copier
+import postgres_server  # tests/postgres_server.py: the server script's parent side
 import pytest
 import yaml
 from plumbum import local  # Copier's dependency: its git commands and tasks get `local.env`
@@ -685,27 +685,15 @@ def postgres_server_url() -> Iterator[str]:
         command, cwd=REPO_ROOT, env=project_env(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
     )
     try:
-        assert process.stdout is not None
-        with selectors.DefaultSelector() as selector:
-            selector.register(process.stdout, selectors.EVENT_READ)
-            ready = selector.select(timeout=SERVER_START_TIMEOUT)
-        line = process.stdout.readline().strip() if ready else ""
-        if not line.startswith(("postgresql://", "postgres://")):
+        line = postgres_server.read_url(process, SERVER_START_TIMEOUT)
+        if not line:
             pytest.fail(
-                "no PostgreSQL server: set TEST_POSTGRES_URL, or make "
-                f"`{' '.join(command)}` work (it printed {line!r})",
+                f"no PostgreSQL server: set TEST_POSTGRES_URL, or make `{' '.join(command)}` work",
                 pytrace=False,
             )
         yield line
     finally:
-        with contextlib.suppress(OSError):
-            if process.stdin:
-                process.stdin.close()
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        postgres_server.stop(process)
 
 
 def with_database(url: str, name: str) -> str:
