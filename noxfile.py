@@ -65,9 +65,16 @@ NOT_NOX_VENV: dict[str, str | None] = {
 def lint(session: nox.Session) -> None:
     """Ruff on this repository's own Python files (not on the template)."""
     session.install("ruff")
-    paths = [p for p in ("noxfile.py", "tests", "hooks") if (ROOT / p).exists()]
+    paths = [p for p in ("noxfile.py", "tests", "hooks", "docs/hooks") if (ROOT / p).exists()]
     session.run("ruff", "check", *paths)
     session.run("ruff", "format", "--check", *paths)
+
+
+@nox.session(python=PYTHON)
+def docs(session: nox.Session) -> None:
+    """Build the documentation site, strictly; its code blocks are rendered from the working tree."""
+    session.install("mkdocs>=1.6,<2", "mkdocs-material>=9.6,<10", COPIER)
+    session.run("mkdocs", "build", "--strict", env={"NO_MKDOCS_2_WARNING": "1"})
 
 
 # --------------------------------------------------------------------------- template tests
