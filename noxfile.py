@@ -33,6 +33,10 @@ from nox.command import CommandFailed
 sys.path.insert(0, str(Path(__file__).resolve().parent / "tests"))
 import postgres_server  # tests/postgres_server.py: the server script's parent side
 
+# Each session starts Python dozens of times on the same files (alembic, pytest, uvicorn,
+# schemathesis): compiling them once to bytecode, not in every process, saves minutes.
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+
 nox.options.default_venv_backend = "uv"
 nox.options.reuse_venv = "yes"
 nox.options.error_on_external_run = True

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from conftest import PACKAGE_NAME, PROJECT_NAME, render
+from conftest import PACKAGE_NAME, PROJECT_NAME, REPO_ROOT, render
 
 # (question, invalid answer, pattern the error message must contain besides the question name)
 INVALID: list[tuple[str, Any, str]] = [
@@ -29,6 +31,21 @@ INVALID: list[tuple[str, Any, str]] = [
     ("author_name", "back\\slash", r"author_name"),
     ("author_email", "nope", r"author_email"),
     ("author_email", "a@b", r"author_email"),
+    ("author_email", "a b@example.com", r"author_email"),
+    # Empty answers, where a question needs text.
+    ("package_name", "", r"lowercase"),
+    ("description", "", r"description"),
+    ("author_name", "", r"author_name"),
+    ("author_email", "", r"author_email"),
+    # Wrong type or not one of the choices.
+    ("project_name", 42, r"start with a letter"),
+    ("database", "mysql", r"sqlite"),
+    ("database", "", r"sqlite"),
+    ("session_style", "threads", r"async"),
+    ("primary_key", "bigint", r"uuid"),
+    ("primary_key", 1, r"uuid"),
+    ("soft_delete", "maybe", r"true or false"),
+    ("soft_delete", 3, r"true or false"),
 ]
 
 
@@ -39,7 +56,7 @@ INVALID: list[tuple[str, Any, str]] = [
 def test_invalid_answer_is_refused(tmp_path: Path, question: str, answer: Any, message: str) -> None:
     dst = tmp_path / "never-created"
     data = {"project_name": PROJECT_NAME, question: answer}
-    with pytest.raises(ValueError, match=f"question '{question}'") as raised:
+    with pytest.raises(ValueError, match=f"'{question}'") as raised:
         render(dst, data)
     assert re.search(message, str(raised.value), re.IGNORECASE), str(raised.value)
     assert not dst.exists()
@@ -79,3 +96,15 @@ def test_good_answers_render(tmp_path: Path) -> None:
 def test_edge_answers_are_accepted(tmp_path: Path, data: dict[str, Any], package_name: str) -> None:
     worker = render(tmp_path / "service", data, pretend=True)
     assert worker.answers.combined["package_name"] == package_name
+
+
+def test_the_command_line_refuses_a_bad_answer_and_writes_nothing(tmp_path: Path) -> None:
+    """What a user sees: copier exits non-zero with the validator's message, and no project."""
+    dst = tmp_path / "never-created"
+    copier = Path(sys.executable).parent / "copier"
+    command = [str(copier), "copy", "--trust", "--defaults", "--vcs-ref=HEAD"]
+    command += ["-d", f"project_name={PROJECT_NAME}", "-d", "package_name=json", str(REPO_ROOT), str(dst)]
+    result = subprocess.run(command, capture_output=True, text=True, check=False, stdin=subprocess.DEVNULL)
+    assert result.returncode != 0
+    assert "standard library" in result.stderr, result.stderr
+    assert not dst.exists()
