@@ -40,7 +40,7 @@ def validator(name: str, variable: str | None = None) -> str:
     if not path or not Path(path).is_file():
         where = f"${variable} or PATH" if variable else "PATH"
         pytest.fail(f"{name} not found on {where}: {HOW_TO_INSTALL}", pytrace=False)
-    return str(Path(path).resolve())  # the validators run in other directories
+    return str(Path(path).absolute())  # the validators run in other directories
 
 
 def run(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
