@@ -382,9 +382,11 @@ def test_generated_workflow_postgres_service(project: Path) -> None:
     for variable in ("DATABASE_URL", "TEST_DATABASE_URL"):
         url = urlsplit(job["env"][variable])
         assert (url.hostname, url.port) == ("localhost", 5432), variable
+        # No password in the repository: the job's own server trusts its network.
+        assert postgres["env"]["POSTGRES_HOST_AUTH_METHOD"] == "trust"
         assert (url.username, url.password, url.path) == (
             postgres["env"].get("POSTGRES_USER", "postgres"),
-            postgres["env"]["POSTGRES_PASSWORD"],
+            None,
             f"/{postgres['env']['POSTGRES_DB']}",
         ), variable
 
@@ -414,7 +416,8 @@ def test_repository_workflow_runs_each_nox_session() -> None:
     postgres = job["services"]["postgres"]
     assert "--health-cmd pg_isready" in postgres["options"]
     url = urlsplit(job["env"]["TEST_POSTGRES_URL"])
-    assert (url.hostname, url.port, url.password) == ("localhost", 5432, postgres["env"]["POSTGRES_PASSWORD"])
+    assert (url.hostname, url.port, url.password) == ("localhost", 5432, None)
+    assert postgres["env"]["POSTGRES_HOST_AUTH_METHOD"] == "trust"
 
 
 # --------------------------------------------------------------------------- pre-commit

@@ -19,8 +19,11 @@ URL_CREDENTIALS = re.compile(r"[a-z][a-z0-9+.-]*://[^/\s:@]+:([^@\s/]*)@")
 ASSIGNED_SECRET = re.compile(
     r"""(?ix) (?:password|passwd|secret|token|api[_-]?key) \w* ["']? \s* [:=] \s* ["']? ([^\s"',})]+)"""
 )
-# Values that are not secrets: a placeholder, or a reference to one kept elsewhere.
-NOT_A_SECRET = re.compile(rf"^(?:{PLACEHOLDER}|\$\{{.*|\$\w+|\w+\.\w+.*|None|True|False|str|\w+\(.*)$")
+# Values that are not secrets: a placeholder (`change-me`, or the word itself in an example
+# such as user:password@host), or a reference to one kept elsewhere (${VAR}, settings.x, f(...)).
+NOT_A_SECRET = re.compile(
+    rf"^(?:{PLACEHOLDER}|password|\$\{{.*|\$\w+|\w+\.\w+.*|None|True|False|str|\w+\(.*)$"
+)
 
 
 def secrets_in(project: Path) -> list[str]:
