@@ -95,8 +95,8 @@ class _Timer:
     def finish(self) -> None:
         """Log the summary and write this session's line of the matrix report."""
         total = time.perf_counter() - self.started
-        steps = ", ".join(f"{name} {elapsed:.1f}s" for name, elapsed in self.times.items())
-        self.session.log(f"timings: {steps}; total {total:.1f}s")
+        steps = "".join(f"{name} {elapsed:.1f}s, " for name, elapsed in self.times.items())
+        self.session.log(f"timings: {steps}total {total:.1f}s")
         MATRIX_RESULTS.mkdir(parents=True, exist_ok=True)
         record = {"session": self.session.name, "steps": self.times, "total": total}
         slug = re.sub(r"[^a-z0-9]+", "-", self.session.name.lower()).strip("-")
