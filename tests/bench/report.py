@@ -107,6 +107,9 @@ def markdown(results: dict[str, Any]) -> str:
         " same statements and nothing else.",
         "",
     ]
+    over = [f"{c['label']} {problem}" for c in combinations for problem in c["over_budget"]]
+    if over:
+        lines += ["**Over the query budget** (the session failed): " + "; ".join(over) + ".", ""]
 
     profiled = [c for c in combinations if c.get("profile")]
     if profiled:

@@ -278,6 +278,78 @@ class Driver:
         return measured
 
 
+def render_and_install(combination: plan.Combination, project: Path) -> dict[str, str]:
+    """Render the combination from the working tree and `uv sync` it; the versions installed."""
+    run(
+        [
+            "copier",
+            "copy",
+            "--trust",
+            "--vcs-ref=HEAD",
+            "--defaults",
+            f"--data=project_name={PROJECT_NAME}",
+            *(f"--data={key}={value}" for key, value in combination.copier_data.items()),
+            ROOT,
+            project,
+        ]
+    )
+    run(["uv", "sync", "--quiet"], cwd=project, env=project_env())
+    return dict(json.loads(run([project / ".venv" / "bin" / "python", "-c", VERSIONS])))
+
+
+def count_statements(
+    project: Path, database: seed.Database, product_id: str, create_body: dict[str, Any]
+) -> dict[str, dict[str, Any]]:
+    """Statements and pre-pings per endpoint, with the budget the project's tests assert."""
+    budget = read_budget(project)
+    counted = json.loads(
+        run(
+            [
+                project / ".venv" / "bin" / "python",
+                HERE / "query_count.py",
+                PACKAGE,
+                product_id,
+                json.dumps(create_body),
+            ],
+            cwd=project,
+            env=project_env(DATABASE_URL=database.url),
+        )
+    )
+    return {
+        endpoint: {"statements": found["statements"], "pings": found["pings"], "budget": budget.get(endpoint)}
+        for endpoint, found in counted.items()
+    }
+
+
+def profile_get(
+    combination: plan.Combination, project: Path, database: seed.Database, ids: Path, profiles: Path
+) -> dict[str, Any]:
+    """pyinstrument over get-by-id (profile_get.py), in the project's env plus pyinstrument."""
+    profiles.mkdir(parents=True, exist_ok=True)
+    stem = profiles / f"{combination.id}-get"
+    output = run(
+        [
+            "uv",
+            "run",
+            "--no-sync",
+            "--quiet",
+            "--with=pyinstrument>=5",
+            "python",
+            HERE / "profile_get.py",
+            PACKAGE,
+            combination.session_style,
+            ids,
+            str(plan.PROFILE_REQUESTS),
+            stem,
+        ],
+        cwd=project,
+        env=project_env(DATABASE_URL=database.url),
+    )
+    found: dict[str, Any] = json.loads(output.splitlines()[-1])
+    found["text"] = f"{profiles.name}/{stem.name}.txt"
+    return found
+
+
 def bench(
     combination: plan.Combination,
     workdir: Path,
@@ -294,22 +366,8 @@ def bench(
 
     project = workdir / combination.id
     log(f"{combination.id}: rendering and installing")
-    run(
-        [
-            "copier",
-            "copy",
-            "--trust",
-            "--vcs-ref=HEAD",
-            "--defaults",
-            f"--data=project_name={PROJECT_NAME}",
-            *(f"--data={key}={value}" for key, value in combination.copier_data.items()),
-            ROOT,
-            project,
-        ]
-    )
-    run(["uv", "sync", "--quiet"], cwd=project, env=project_env())
+    versions = render_and_install(combination, project)
     python = project / ".venv" / "bin" / "python"
-    versions = json.loads(run([python, "-c", VERSIONS]))
     lap("install")
 
     databases = {}
@@ -331,18 +389,7 @@ def bench(
     lap("databases")
 
     log(f"{combination.id}: counting statements")
-    budget = read_budget(project)
-    counted = json.loads(
-        run(
-            [python, HERE / "query_count.py", PACKAGE, ids[0], json.dumps(create_body)],
-            cwd=project,
-            env=project_env(DATABASE_URL=main.url),
-        )
-    )
-    statements = {
-        endpoint: {"statements": found["statements"], "pings": found["pings"], "budget": budget.get(endpoint)}
-        for endpoint, found in counted.items()
-    }
+    statements = count_statements(project, main, ids[0], create_body)
     over = [
         f"{endpoint}: {found['statements']} statements, budget {found['budget']}"
         for endpoint, found in statements.items()
@@ -404,30 +451,7 @@ def bench(
         profile = None
         if endpoints["get"]["ratio"] < plan.RATIO_GOAL:
             log(f"{combination.id}: profiling get-by-id")
-            profiles = out / "profiles"
-            profiles.mkdir(parents=True, exist_ok=True)
-            stem = profiles / f"{combination.id}-get"
-            profile = json.loads(
-                run(
-                    [
-                        "uv",
-                        "run",
-                        "--no-sync",
-                        "--quiet",
-                        "--with=pyinstrument>=5",
-                        "python",
-                        HERE / "profile_get.py",
-                        PACKAGE,
-                        combination.session_style,
-                        ids_main,
-                        str(plan.PROFILE_REQUESTS),
-                        stem,
-                    ],
-                    cwd=project,
-                    env=project_env(DATABASE_URL=main.url),
-                ).splitlines()[-1]
-            )
-            profile["text"] = f"profiles/{stem.name}.txt"
+            profile = profile_get(combination, project, main, ids_main, out / "profiles")
         lap("profile")
 
         log(f"{combination.id}: scale: get-by-id at {plan.SMALL_PRODUCTS} and {plan.LARGE_PRODUCTS} rows")
