@@ -184,6 +184,13 @@ def markdown(results: dict[str, Any]) -> str:
             " ratios of runs made side by side much less.",
             "",
         ]
+        restarts = sum(c.get("server_restarts", 0) for c in combinations)
+        if restarts:
+            lines += [
+                f"During this run something else on the machine stopped a server {restarts} time(s);"
+                " each was started again and its comparison made again from the start.",
+                "",
+            ]
     return "\n".join(lines)
 
 

@@ -65,6 +65,14 @@ class BenchError(RuntimeError):
     pass
 
 
+class ServerDied(BenchError):
+    """A server exited while it was being measured."""
+
+    def __init__(self, server: Server) -> None:
+        super().__init__(f"{server.name} exited ({server.process.returncode}) while being measured")
+        self.server = server
+
+
 def project_env(**extra: str) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if key not in NOT_OUR_VENV}
     return env | extra
@@ -120,15 +128,24 @@ class Server:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = logs / f"{name}.log"
-        command = [str(python), "-m", "uvicorn", app, "--host=127.0.0.1", f"--port={self.port}"]
-        command += ["--workers=1", "--no-access-log", "--log-level=warning"]
+        self.command = [str(python), "-m", "uvicorn", app, "--host=127.0.0.1", f"--port={self.port}"]
+        self.command += ["--workers=1", "--no-access-log", "--log-level=warning"]
         if app.startswith("baseline_"):
-            command.append(f"--app-dir={HERE}")
-        self.cpus = cpus
-        with self.log_path.open("w") as output:
+            self.command.append(f"--app-dir={HERE}")
+        self.cwd, self.env, self.cpus = cwd, env, cpus
+        self.restarts = 0
+        self.start()
+
+    def start(self) -> None:
+        with self.log_path.open("a") as output:
             self.process = subprocess.Popen(
-                command, cwd=cwd, env=env, stdout=output, stderr=subprocess.STDOUT
+                self.command, cwd=self.cwd, env=self.env, stdout=output, stderr=subprocess.STDOUT
             )
+
+    def restart(self) -> None:
+        self.restarts += 1
+        self.start()
+        self.wait_until_ready()
 
     def wait_until_ready(self) -> None:
         deadline = time.monotonic() + 60
@@ -256,9 +273,12 @@ class Driver:
                 cpus=self.cpus,
             )
         except (loadgen.LoadGeneratorError, OSError) as error:
-            state = "running" if server.process.poll() is None else f"exited ({server.process.returncode})"
+            if server.process.poll() is not None:
+                raise ServerDied(server) from error
             log_tail = "\n".join(server.log_path.read_text(errors="replace").splitlines()[-30:])
-            raise BenchError(f"{error}\n{server.name} is {state}; its log ends:\n{log_tail}") from error
+            raise BenchError(f"{error}\n{server.name} is running; its log ends:\n{log_tail}") from error
+        if server.process.poll() is not None:
+            raise ServerDied(server)
         if result.errors:
             raise BenchError(
                 f"{server.name} {' '.join(arguments[:1])}: errors {result.errors}; see {server.log_path}"
@@ -266,7 +286,26 @@ class Driver:
         return result
 
     def compare(self, sides: dict[str, tuple[Server, list[str]]]) -> dict[str, loadgen.Measurement]:
-        """Warm every side up, then measure them in turn, ABBA, so slow drift hits all alike."""
+        """Warm every side up, then measure them in turn, ABBA, so slow drift hits all alike.
+
+        A server stopped by a signal from outside (a shared machine's clean-up of uvicorn
+        processes, say) is started again and the comparison made again, twice at most; its log
+        and the report's restart count say so.
+        """
+        attempts = 0
+        while True:
+            try:
+                return self._compare(sides)
+            except ServerDied as died:
+                attempts += 1
+                code = died.server.process.returncode
+                if attempts == 3 or code >= 0:  # an exit of its own, not a signal: a real failure
+                    log_tail = "\n".join(died.server.log_path.read_text(errors="replace").splitlines()[-30:])
+                    raise BenchError(f"{died}; its log ends:\n{log_tail}") from died
+                log(f"{died}: killed by signal {-code} from outside; starting it again, measuring again")
+                died.server.restart()
+
+    def _compare(self, sides: dict[str, tuple[Server, list[str]]]) -> dict[str, loadgen.Measurement]:
         for server, arguments in sides.values():
             self.once(server, arguments, plan.WARMUP_SECONDS)
         measured: dict[str, loadgen.Measurement] = {name: loadgen.Measurement([]) for name in sides}
@@ -483,6 +522,7 @@ def bench(
         "profile": profile,
         "scale": {"list": growth(offsets), "get": growth(sizes)},
         "over_budget": over,
+        "server_restarts": sum(server.restarts for server in servers),
         "seconds": round(time.monotonic() - started, 1),
         "step_seconds": timings,
     }
