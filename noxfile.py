@@ -33,6 +33,7 @@ from nox.command import CommandFailed
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "tests"))
 import postgres_server  # tests/postgres_server.py: the server script's parent side
+from bench import plan as bench_plan  # tests/bench/plan.py: what `nox -s bench` measures
 
 # Each session starts Python dozens of times on the same files (alembic, pytest, uvicorn,
 # schemathesis): compiling them once to bytecode, not in every process, saves minutes.
@@ -525,3 +526,26 @@ def generated(
                 _check_reliability(session, project, database, session_style, primary_key, soft_delete)
     finally:
         timer.finish()
+
+
+# --------------------------------------------------------------------------- benchmark
+
+
+@nox.session(python=PYTHON, default=False)
+def bench(session: nox.Session) -> None:
+    """Generated services against raw-driver baselines under wrk; writes docs/reports/bench.*.
+
+    Not part of the default run: `uvx nox -s bench`. Arguments after -- go to tests/bench/run.py,
+    e.g. `-- --only postgresql-async-uuid-soft --out /tmp/bench` for another combination.
+    """
+    session.install(COPIER, "psycopg[binary]", "matplotlib")
+    databases = []
+    for combination in bench_plan.selected(session.posargs):
+        if combination.database == "postgresql":
+            server_url = _postgres_server_url(session)
+            for role in bench_plan.DATABASE_ROLES:
+                name = combination.database_name(role)
+                databases.append(f"--database={name}={_fresh_database(session, server_url, name)}")
+    start = time.perf_counter()
+    session.run("python", "tests/bench/run.py", *databases, *session.posargs)
+    session.log(f"timing: bench {time.perf_counter() - start:.1f}s")

@@ -1,0 +1,92 @@
+"""Baseline for sqlite + sync: sqlite3, a queue of connections, Starlette, json.dumps.
+
+The endpoints are plain functions, so Starlette runs them in its threadpool, as FastAPI runs
+the sync service's routes. Connections are set up like the service's (foreign keys, WAL).
+"""
+
+from __future__ import annotations
+
+import queue
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from baseline_common import DATABASE_URL, POOL_SIZE, Sql, Values, app, json_response, new_product, page_bounds
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+sql = Sql(lambda _: "?", lambda _, count: f"{{column}} IN ({', '.join('?' * count)})", returning=False)
+values = Values(sqlite=True)
+PATH = DATABASE_URL.removeprefix("sqlite:///")
+idle: queue.LifoQueue[sqlite3.Connection] = queue.LifoQueue()
+
+
+@contextmanager
+def connection() -> Iterator[sqlite3.Connection]:
+    try:
+        taken = idle.get_nowait()
+    except queue.Empty:
+        taken = sqlite3.connect(PATH, check_same_thread=False)
+        taken.execute("PRAGMA foreign_keys=ON")
+        taken.execute("PRAGMA journal_mode=WAL")
+    try:
+        yield taken
+    finally:
+        if idle.qsize() < POOL_SIZE:
+            idle.put(taken)
+        else:
+            taken.close()
+
+
+def get(request: Request) -> Response:
+    key = values.key_in(request.path_params["product_id"])
+    with connection() as db:
+        row = db.execute(sql.get, (key,)).fetchone()
+        if row is None:
+            return json_response({"detail": "Product not found"}, 404)
+        tags = db.execute(sql.tags_of(1), (key,)).fetchall()
+    return json_response(values.product(row, [values.tag(tag[1:]) for tag in tags]))
+
+
+def list_(request: Request) -> Response:
+    limit, offset = page_bounds(request.query_params)
+    with connection() as db:
+        total = db.execute(sql.count).fetchone()[0]
+        rows = db.execute(sql.page, (limit, offset)).fetchall()
+        tags = values.tags_by_product(db.execute(sql.tags_of(len(rows)), [row[0] for row in rows]).fetchall())
+    items = [values.product(row, tags.get(values.key(row[0]), [])) for row in rows]
+    return json_response({"items": items, "total": total, "limit": limit, "offset": offset})
+
+
+async def create(request: Request) -> Response:
+    # Reading the body is async in Starlette; the database work goes to the threadpool, as the
+    # sync service's route does after FastAPI has read and validated the body.
+    body = await request.json()
+    return await run_in_threadpool(insert, body)
+
+
+def insert(body: dict[str, Any]) -> Response:
+    new = new_product(body, values)
+    key = new.key
+    with connection() as db:
+        category = None
+        if new.category is not None:
+            found = db.execute(sql.category, (new.category,)).fetchone()
+            if found is None:
+                return json_response({"detail": "no such category"}, 422)
+            category = values.category(found)
+        tags = [values.tag(row) for row in db.execute(sql.tags(len(new.tags)), new.tags).fetchall()]
+        if len(tags) != len(new.tags):
+            return json_response({"detail": "no such tag"}, 422)
+        # sqlite3 opens the transaction before the insert and `with db` commits it.
+        with db:
+            cursor = db.execute(sql.insert_product, new.parameters)
+            if key is None:
+                key = cursor.lastrowid
+            db.executemany(sql.insert_link, [(key, tag) for tag in new.tags])
+    return json_response({"id": values.key(key), **new.fields, "category": category, "tags": tags}, 201)
+
+
+app = app(get, list_, create)

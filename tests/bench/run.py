@@ -1,0 +1,622 @@
+"""Benchmark generated services against raw-driver baselines; write the report.
+
+    python tests/bench/run.py --out docs/reports [--database NAME=URL ...] [--only COMBINATION ...]
+
+Run by `nox -s bench`, which provides copier, psycopg and matplotlib, and creates the
+PostgreSQL databases (named by plan.Combination.database_name) and passes their URLs. For each
+combination in plan.COMBINATIONS: render the template from the working tree, `uv sync` the
+project, migrate and seed its databases, count the SQL statements of each endpoint (and fail
+if one is over the project's own query budget), serve the service and its baseline with
+uvicorn, check they answer alike, drive both with wrk, profile get-by-id when the service is
+under half its baseline's rate, and measure how list and get-by-id cost grows with the data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import loadgen
+import plan
+import report
+import seed
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+PACKAGE = "catalog_service"
+PROJECT_NAME = "Catalog Service"
+# Variables of the bench session's own venv: the generated project must use its own .venv.
+NOT_OUR_VENV = ("VIRTUAL_ENV", "UV_PROJECT_ENVIRONMENT", "UV_PYTHON", "CONDA_PREFIX", "PYTHONPATH")
+STARTED = time.monotonic()
+VERSIONS = """
+import importlib.metadata, json
+names = ["uvicorn", "fastapi", "starlette", "sqlalchemy", "pydantic", "asyncpg", "psycopg", "aiosqlite"]
+found = {}
+for name in names:
+    try:
+        found[name] = importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        pass
+print(json.dumps(found))
+"""
+
+
+def log(message: str) -> None:
+    print(f"bench [{time.monotonic() - STARTED:6.1f}s] {message}", flush=True)
+
+
+class BenchError(RuntimeError):
+    pass
+
+
+class ServerDied(BenchError):
+    """A server exited while it was being measured."""
+
+    def __init__(self, server: Server) -> None:
+        super().__init__(f"{server.name} exited ({server.process.returncode}) while being measured")
+        self.server = server
+
+
+def project_env(**extra: str) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if key not in NOT_OUR_VENV}
+    return env | extra
+
+
+def run(command: list[str | Path], *, cwd: Path | None = None, env: dict[str, str] | None = None) -> str:
+    result = subprocess.run(
+        [str(part) for part in command], cwd=cwd, env=env, capture_output=True, text=True, check=False
+    )
+    if result.returncode:
+        raise BenchError(
+            f"{' '.join(map(str, command))} failed ({result.returncode}):\n{result.stdout}{result.stderr}"
+        )
+    return result.stdout
+
+
+# --------------------------------------------------------------------------- servers
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def http(method: str, url: str, body: Any = None) -> tuple[int, Any]:
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(
+        url, data=data, method=method, headers={"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode(errors="replace")
+
+
+class Server:
+    """One uvicorn process, one worker, access log off; once it answers, pinned to `cpus`."""
+
+    def __init__(
+        self,
+        name: str,
+        python: Path,
+        app: str,
+        *,
+        cwd: Path,
+        env: dict[str, str],
+        cpus: set[int] | None,
+        logs: Path,
+    ) -> None:
+        self.name = name
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = logs / f"{name}.log"
+        self.command = [str(python), "-m", "uvicorn", app, "--host=127.0.0.1", f"--port={self.port}"]
+        self.command += ["--workers=1", "--no-access-log", "--log-level=warning"]
+        if app.startswith("baseline_"):
+            self.command.append(f"--app-dir={HERE}")
+        self.cwd, self.env, self.cpus = cwd, env, cpus
+        self.restarts = 0
+        self.start()
+
+    def start(self) -> None:
+        with self.log_path.open("a") as output:
+            self.process = subprocess.Popen(
+                self.command, cwd=self.cwd, env=self.env, stdout=output, stderr=subprocess.STDOUT
+            )
+
+    def restart(self) -> None:
+        self.restarts += 1
+        self.start()
+        self.wait_until_ready()
+
+    def wait_until_ready(self) -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise BenchError(
+                    f"{self.name} exited ({self.process.returncode}):\n{self.log_path.read_text()}"
+                )
+            with contextlib.suppress(OSError):
+                if http("GET", f"{self.url}/health")[0] == 200:
+                    self.pin()
+                    return
+            time.sleep(0.2)
+        raise BenchError(f"{self.name} did not answer /health within 60 s:\n{self.log_path.read_text()}")
+
+    def pin(self) -> None:
+        """Every thread so far; threads started later inherit it from the thread that starts them."""
+        if self.cpus:
+            for thread in os.listdir(f"/proc/{self.pid}/task"):
+                with contextlib.suppress(OSError):
+                    os.sched_setaffinity(int(thread), self.cpus)
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+@contextlib.contextmanager
+def serving(servers: list[Server]) -> Iterator[None]:
+    try:
+        yield
+    finally:
+        for server in servers:
+            server.stop()
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def _normal(value: Any) -> Any:
+    """JSON with timestamps parsed, so two spellings of one moment compare equal."""
+    if isinstance(value, dict):
+        return {key: _normal(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_normal(item) for item in value]
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d\d-\d\dT[\d:.]+(Z|[+-]\d\d:\d\d)", value):
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return value
+
+
+def check_same_answers(
+    service: Server, baseline: Server, ids: list[str], create_body: dict[str, Any]
+) -> None:
+    """The baseline does the service's work: same rows, same JSON, for every benchmarked request."""
+    targets = [f"/api/v1/products/{key}" for key in (ids[0], ids[len(ids) // 2], ids[-1])]
+    targets += [f"/api/v1/products?limit={plan.PAGE}&offset={offset}" for offset in (0, plan.FAR_OFFSET)]
+    for target in targets:
+        ours, theirs = http("GET", service.url + target), http("GET", baseline.url + target)
+        if ours[0] != 200 or _normal(ours) != _normal(theirs):
+            raise BenchError(
+                f"GET {target}: the service and the baseline answer differently:\n{ours}\n{theirs}"
+            )
+    created = []
+    for server in (service, baseline):
+        status, body = http(
+            "POST", f"{server.url}/api/v1/products", {**create_body, "name": f"Check {server.name}"}
+        )
+        if status != 201:
+            raise BenchError(f"POST /api/v1/products on {server.name} answered {status}: {body}")
+        created.append(body)
+    ours, theirs = created
+    if (
+        sorted(ours) != sorted(theirs)
+        or ours["category"] != theirs["category"]
+        or ours["tags"] != theirs["tags"]
+    ):
+        raise BenchError(
+            f"POST /api/v1/products: the service and the baseline answer differently:\n{created}"
+        )
+
+
+def read_budget(project: Path) -> dict[str, int]:
+    """The statement counts the project's own tests/test_query_budget.py asserts."""
+    text = (project / "tests" / "test_query_budget.py").read_text()
+    get = re.search(r'/api/v1/products/\{[^}]+\}"\) == (\d+)', text)
+    lists = re.findall(r'"/api/v1/products\?limit=\d+"\) == (\d+)', text)
+    if get is None or not lists:
+        raise BenchError(
+            "tests/test_query_budget.py no longer reads as the benchmark expects: update read_budget()"
+        )
+    return {"get": int(get.group(1)), "list": max(int(count) for count in lists)}
+
+
+# --------------------------------------------------------------------------- measuring
+
+
+class Driver:
+    """Runs wrk against the servers of one combination."""
+
+    def __init__(self, wrk: str, generator_cpus: set[int] | None) -> None:
+        self.wrk = wrk
+        self.cpus = generator_cpus
+        self.runs = 0
+
+    def once(self, server: Server, arguments: list[str], seconds: float) -> loadgen.Run:
+        self.runs += 1
+        arguments = [part.replace("{run}", str(self.runs)) for part in arguments]
+        try:
+            result = loadgen.run_wrk(
+                self.wrk,
+                server.url,
+                arguments,
+                seconds=seconds,
+                connections=plan.CONNECTIONS,
+                server_pid=server.pid,
+                cpus=self.cpus,
+            )
+        except (loadgen.LoadGeneratorError, OSError) as error:
+            if server.process.poll() is not None:
+                raise ServerDied(server) from error
+            log_tail = "\n".join(server.log_path.read_text(errors="replace").splitlines()[-30:])
+            raise BenchError(f"{error}\n{server.name} is running; its log ends:\n{log_tail}") from error
+        if server.process.poll() is not None:
+            raise ServerDied(server)
+        if result.errors:
+            raise BenchError(
+                f"{server.name} {' '.join(arguments[:1])}: errors {result.errors}; see {server.log_path}"
+            )
+        return result
+
+    def compare(self, sides: dict[str, tuple[Server, list[str]]]) -> dict[str, loadgen.Measurement]:
+        """Warm every side up, then measure them in turn, ABBA, so slow drift hits all alike.
+
+        A server stopped by a signal from outside (a shared machine's clean-up of uvicorn
+        processes, say) is started again and the comparison made again, twice at most; its log
+        and the report's restart count say so.
+        """
+        attempts = 0
+        while True:
+            try:
+                return self._compare(sides)
+            except ServerDied as died:
+                attempts += 1
+                code = died.server.process.returncode
+                if attempts == 3 or code >= 0:  # an exit of its own, not a signal: a real failure
+                    log_tail = "\n".join(died.server.log_path.read_text(errors="replace").splitlines()[-30:])
+                    raise BenchError(f"{died}; its log ends:\n{log_tail}") from died
+                log(f"{died}: killed by signal {-code} from outside; starting it again, measuring again")
+                died.server.restart()
+
+    def _compare(self, sides: dict[str, tuple[Server, list[str]]]) -> dict[str, loadgen.Measurement]:
+        for server, arguments in sides.values():
+            self.once(server, arguments, plan.WARMUP_SECONDS)
+        measured: dict[str, loadgen.Measurement] = {name: loadgen.Measurement([]) for name in sides}
+        order = list(sides)
+        for index in range(plan.SLICES):
+            for name in order if index % 2 == 0 else reversed(order):
+                server, arguments = sides[name]
+                measured[name].runs.append(self.once(server, arguments, plan.SLICE_SECONDS))
+        return measured
+
+
+def render_and_install(combination: plan.Combination, project: Path) -> dict[str, str]:
+    """Render the combination from the working tree and `uv sync` it; the versions installed."""
+    run(
+        [
+            "copier",
+            "copy",
+            "--trust",
+            "--vcs-ref=HEAD",
+            "--defaults",
+            f"--data=project_name={PROJECT_NAME}",
+            *(f"--data={key}={value}" for key, value in combination.copier_data.items()),
+            ROOT,
+            project,
+        ]
+    )
+    run(["uv", "sync", "--quiet"], cwd=project, env=project_env())
+    return dict(json.loads(run([project / ".venv" / "bin" / "python", "-c", VERSIONS])))
+
+
+def count_statements(
+    project: Path, database: seed.Database, product_id: str, create_body: dict[str, Any]
+) -> dict[str, dict[str, Any]]:
+    """Statements and pre-pings per endpoint, with the budget the project's tests assert."""
+    budget = read_budget(project)
+    counted = json.loads(
+        run(
+            [
+                project / ".venv" / "bin" / "python",
+                HERE / "query_count.py",
+                PACKAGE,
+                product_id,
+                json.dumps(create_body),
+            ],
+            cwd=project,
+            env=project_env(DATABASE_URL=database.url),
+        )
+    )
+    return {
+        endpoint: {"statements": found["statements"], "pings": found["pings"], "budget": budget.get(endpoint)}
+        for endpoint, found in counted.items()
+    }
+
+
+def profile_get(
+    combination: plan.Combination, project: Path, database: seed.Database, ids: Path, profiles: Path
+) -> dict[str, Any]:
+    """pyinstrument over get-by-id (profile_get.py), in the project's env plus pyinstrument."""
+    profiles.mkdir(parents=True, exist_ok=True)
+    stem = profiles / f"{combination.id}-get"
+    output = run(
+        [
+            "uv",
+            "run",
+            "--no-sync",
+            "--quiet",
+            "--with=pyinstrument>=5",
+            "python",
+            HERE / "profile_get.py",
+            PACKAGE,
+            combination.session_style,
+            ids,
+            str(plan.PROFILE_REQUESTS),
+            stem,
+        ],
+        cwd=project,
+        env=project_env(DATABASE_URL=database.url),
+    )
+    found: dict[str, Any] = json.loads(output.splitlines()[-1])
+    found["text"] = f"{profiles.name}/{stem.name}.txt"
+    return found
+
+
+def bench(
+    combination: plan.Combination,
+    workdir: Path,
+    urls: dict[str, str],
+    driver: Driver,
+    cpus: set[int] | None,
+    out: Path,
+) -> dict[str, Any]:
+    started = time.monotonic()
+    timings: dict[str, float] = {}
+
+    def lap(name: str) -> None:
+        timings[name] = round(time.monotonic() - started - sum(timings.values()), 1)
+
+    project = workdir / combination.id
+    log(f"{combination.id}: rendering and installing")
+    versions = render_and_install(combination, project)
+    python = project / ".venv" / "bin" / "python"
+    lap("install")
+
+    databases = {}
+    for role in plan.DATABASE_ROLES:
+        name = combination.database_name(role)
+        url = f"sqlite:///{workdir / name}.db" if combination.database == "sqlite" else urls[name]
+        databases[role] = seed.Database(url, combination.primary_key)
+        run([python, "-m", "alembic", "upgrade", "head"], cwd=project, env=project_env(DATABASE_URL=url))
+    main, small = databases["main"], databases["small"]
+    seed.grow(small, plan.SMALL_PRODUCTS)
+    seed.grow(main, plan.PRODUCTS)
+    ids_small, ids_main = workdir / f"{combination.id}-ids-small.txt", workdir / f"{combination.id}-ids.txt"
+    seed.write_product_ids(small, ids_small)
+    seed.write_product_ids(main, ids_main)
+    ids = ids_main.read_text().split()
+    category, tags = seed.references(main)
+    create_body = {"name": "Query count", "price": "19.90", "category_id": json.loads(category)}
+    create_body["tag_ids"] = [json.loads(tag) for tag in tags]
+    lap("databases")
+
+    log(f"{combination.id}: counting statements")
+    statements = count_statements(project, main, ids[0], create_body)
+    over = [
+        f"{endpoint}: {found['statements']} statements, budget {found['budget']}"
+        for endpoint, found in statements.items()
+        if found["budget"] is not None and found["statements"] > found["budget"]
+    ]
+    lap("statements")
+
+    logs = workdir / f"{combination.id}-logs"
+    logs.mkdir()
+    app = f"{PACKAGE}.main:app"
+    where: dict[str, Any] = {"cpus": cpus, "logs": logs}
+    baseline_env = project_env(
+        BENCH_DATABASE_URL=main.url,
+        BENCH_PRIMARY_KEY=combination.primary_key,
+        BENCH_SOFT_DELETE=str(int(combination.soft_delete)),
+    )
+    servers: list[Server] = []
+    with serving(servers):
+        # Started together, since each takes seconds to import.
+        service = Server("service", python, app, cwd=project, env=project_env(DATABASE_URL=main.url), **where)
+        servers.append(service)
+        baseline = Server(
+            "baseline", python, f"baseline_{combination.driver}:app", cwd=logs, env=baseline_env, **where
+        )
+        servers.append(baseline)
+        small_env = project_env(DATABASE_URL=small.url)
+        service_small = Server("service-small", python, app, cwd=project, env=small_env, **where)
+        servers.append(service_small)
+        for server in servers:
+            server.wait_until_ready()
+        check_same_answers(service, baseline, ids, create_body)
+        lap("servers")
+
+        log(f"{combination.id}: get, list and create against the baseline")
+        page = ["list", "0", str(plan.PAGE)]
+        endpoints: dict[str, Any] = {}
+
+        def against_baseline(endpoint: str, arguments: list[str]) -> None:
+            measured = driver.compare({"service": (service, arguments), "baseline": (baseline, arguments)})
+            found = {side: measurement.summary() for side, measurement in measured.items()}
+            found["ratio"] = round(measured["service"].rps / measured["baseline"].rps, 3)
+            endpoints[endpoint] = found | statements[endpoint]
+            log(
+                f"{combination.id}: {endpoint} {measured['service'].rps:.0f} rps,"
+                f" baseline {measured['baseline'].rps:.0f} rps, ratio {found['ratio']}"
+            )
+
+        against_baseline("get", ["get", str(ids_main), "{run}"])
+        against_baseline("list", page)
+        # Before the create runs add products, so that the far page is of seeded ones too.
+        log(f"{combination.id}: scale: list at offset 0 and {plan.FAR_OFFSET}")
+        far_page = ["list", str(plan.FAR_OFFSET), str(plan.PAGE)]
+        offsets = driver.compare(
+            {"offset 0": (service, page), f"offset {plan.FAR_OFFSET:,}": (service, far_page)}
+        )
+        against_baseline("create", ["create", f"{combination.id}-{{run}}", category, *tags])
+        lap("endpoints")
+
+        profile = None
+        if endpoints["get"]["ratio"] < plan.RATIO_GOAL:
+            log(f"{combination.id}: profiling get-by-id")
+            profile = profile_get(combination, project, main, ids_main, out / "profiles")
+        lap("profile")
+
+        log(f"{combination.id}: scale: get-by-id at {plan.SMALL_PRODUCTS} and {plan.LARGE_PRODUCTS} rows")
+        seed.grow(main, plan.LARGE_PRODUCTS)
+        rows_large = seed.write_product_ids(main, ids_main)
+        rows_small = len(ids_small.read_text().split())
+        sizes = driver.compare(
+            {
+                f"{rows_small:,} rows": (service_small, ["get", str(ids_small), "{run}"]),
+                f"{rows_large:,} rows": (service, ["get", str(ids_main), "{run}"]),
+            }
+        )
+        lap("scale")
+
+    def growth(measured: dict[str, loadgen.Measurement]) -> dict[str, Any]:
+        near, far = measured.values()
+        return {
+            "points": {name: measurement.summary() for name, measurement in measured.items()},
+            "p50_growth": round(far.percentile(50) / near.percentile(50), 2),
+            "rps_ratio": round(far.rps / near.rps, 2),
+        }
+
+    return {
+        "id": combination.id,
+        "label": combination.label,
+        "driver": combination.driver,
+        "versions": versions,
+        "endpoints": endpoints,
+        "profile": profile,
+        "scale": {"list": growth(offsets), "get": growth(sizes)},
+        "over_budget": over,
+        "server_restarts": sum(server.restarts for server in servers),
+        "seconds": round(time.monotonic() - started, 1),
+        "step_seconds": timings,
+    }
+
+
+# --------------------------------------------------------------------------- main
+
+
+def cpu_model() -> str:
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown CPU"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "reports")
+    parser.add_argument("--database", action="append", default=[], metavar="NAME=URL")
+    parser.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        metavar="COMBINATION",
+        help="measure this one instead of the default four (repeatable), e.g. postgresql-async-uuid-soft",
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the rendered projects and databases")
+    options = parser.parse_args()
+    urls = dict(item.split("=", 1) for item in options.database)
+    try:
+        combinations = [plan.parse(name) for name in options.only] or plan.COMBINATIONS
+    except ValueError as error:
+        parser.error(str(error))
+
+    wrk = loadgen.ensure_wrk(log)
+    cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    # The server on the first CPU, wrk on the last; PostgreSQL and everything else where it may.
+    server_cpus, generator_cpus = ({cores[0]}, {cores[-1]}) if len(cores) >= 2 else (None, None)
+    driver = Driver(wrk, generator_cpus)
+    results: dict[str, Any] = {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": {
+            "cpu": cpu_model(),
+            "cores": os.cpu_count(),
+            "load_average_before": [round(load, 2) for load in os.getloadavg()],
+            "python": platform.python_version(),
+        },
+        "load_generator": {
+            "name": loadgen.wrk_version(wrk),
+            "threads": 1,
+            "connections": plan.CONNECTIONS,
+            "cpu": sorted(generator_cpus) if generator_cpus else None,
+        },
+        "server": {"cpu": sorted(server_cpus) if server_cpus else None},
+        "method": {
+            "warmup_seconds": plan.WARMUP_SECONDS,
+            "slice_seconds": plan.SLICE_SECONDS,
+            "slices": plan.SLICES,
+            "products": plan.PRODUCTS,
+            "page": plan.PAGE,
+            "profile_requests": plan.PROFILE_REQUESTS,
+            "ratio_goal": plan.RATIO_GOAL,
+        },
+        "combinations": [],
+    }
+    workdir = Path(tempfile.mkdtemp(prefix="bench-"))
+    options.out.mkdir(parents=True, exist_ok=True)
+    for stale in (options.out / "profiles").glob("*-get.*"):
+        stale.unlink()
+    log(f"working in {workdir}; {loadgen.wrk_version(wrk)}")
+    log(f"server on CPUs {server_cpus}, wrk on CPUs {generator_cpus}")
+    try:
+        for combination in combinations:
+            results["combinations"].append(
+                bench(combination, workdir, urls, driver, server_cpus, options.out)
+            )
+    finally:
+        if not options.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+        else:
+            log(f"kept {workdir}")
+    results["machine"]["load_average_after"] = [round(load, 2) for load in os.getloadavg()]
+    results["seconds"] = round(time.monotonic() - STARTED, 1)
+    report.write(results, options.out)
+    log(f"wrote {options.out / 'bench.md'}, bench.png, bench.json in {results['seconds']:.0f} s")
+    over = [f"{c['id']} {problem}" for c in results["combinations"] for problem in c["over_budget"]]
+    if over:
+        print("SQL statements over the query budget:\n  " + "\n  ".join(over), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
