@@ -113,9 +113,11 @@ FORBIDDEN: dict[tuple[str, object], list[str]] = {
     ("database", "postgresql"): ["sqlite", "aiosqlite"],
     ("session_style", "sync"): [
         "AsyncSession",
-        # FastAPI takes only an async lifespan; nothing else in a sync project is async.
-        "async def (?!lifespan\\()",
-        "await ",
+        "async_sessionmaker",
+        # Routes and queries run in threads: only code that does no database I/O of its own (the
+        # lifespan, error handlers, dependency providers, the session's thread hops) is async.
+        "await [\\w.]*session\\.",
+        "(?<!to_thread\\.)run_sync",
         "asyncpg",
         "aiosqlite",
         "create_async_engine",
