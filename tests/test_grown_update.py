@@ -383,17 +383,31 @@ def heads(project: Path, database_url: str) -> list[str]:
     return alembic(project, "heads", database_url=database_url).split()[::2]
 
 
-def resolve_env_example_as_ours(project: Path) -> None:
-    """The team keeps its pool size: the conflict resolved, staged, as docs/updating.md says."""
-    path = project / ".env.example"
-    text = path.read_text(encoding="utf-8")
-    resolved = re.sub(
-        r"<<<<<<< [^\n]*\n(.*?)=======\n.*?>>>>>>> [^\n]*\n", r"\1", text, count=1, flags=re.DOTALL
-    )
-    assert "DATABASE_POOL_SIZE=20\n" in resolved, resolved
+def resolve(project: Path, name: str, *, keep: str) -> None:
+    """Resolve the conflicts of one file to one side ("ours": the project's), then `git add` it."""
+    path = project / name
+    conflict = re.compile(r"<<<<<<< [^\n]*\n(.*?)=======\n(.*?)>>>>>>> [^\n]*\n", flags=re.DOTALL)
+    resolved = conflict.sub(lambda m: m[1] if keep == "ours" else m[2], path.read_text(encoding="utf-8"))
     assert "<<<<<<<" not in resolved, resolved
     path.write_text(resolved, encoding="utf-8")
-    git(project, "add", ".env.example")
+    git(project, "add", name)
+
+
+def resolve_conflicts(project: Path) -> None:
+    """As the team would: keep its pool size; take the template's dependencies, add its own again.
+
+    Where `uv add` appended the team's dependency (a list that is not sorted, as with asyncpg
+    first), it sits next to the template's raised floor, and pyproject.toml conflicts too.
+    """
+    conflicted = sorted({hit.split(":", 1)[0] for hit in conflict_lines(project)})
+    assert ".env.example" in conflicted, conflicted
+    assert set(conflicted) <= {".env.example", "pyproject.toml"}, conflicted
+    resolve(project, ".env.example", keep="ours")
+    assert "DATABASE_POOL_SIZE=20\n" in (project / ".env.example").read_text(encoding="utf-8")
+    if "pyproject.toml" in conflicted:
+        resolve(project, "pyproject.toml", keep="theirs")
+        uv(project, "add", "--quiet", "--no-sync", USER_DEPENDENCY)
+    assert conflict_lines(project) == []
 
 
 @pytest.mark.parametrize(("database", "session_style", "primary_key"), COMBINATIONS)
@@ -446,13 +460,13 @@ def test_grown_project_update_and_soft_delete_flip(
     update(project)
     report = capfd.readouterr().out
     assert answers(project)["_commit"] == "v1.1.0"
-    assert "Conflict markers in: .env.example" in report, report
-    assert [hit.split(":", 1)[0] for hit in conflict_lines(project)] == [".env.example"] * 3
+    conflicted = sorted({hit.split(":", 1)[0] for hit in conflict_lines(project)})
+    assert f"Conflict markers in: {', '.join(conflicted)}\n" in report, report
     assert rejects(project) == []
     assert "uv lock" in report, report
     assert re.search(r"Alembic had 2 heads \(.*\): wrote migrations/versions/merge_\w+\.py", report), report
+    resolve_conflicts(project)  # before any `uv run`: pyproject.toml may hold markers
     assert len(heads(project, rows_url)) == 1
-    resolve_env_example_as_ours(project)
     uv(project, "lock", "--quiet")
     uv(project, "sync", "--quiet", "--locked")
     alembic(project, "upgrade", "head", database_url=rows_url)
@@ -521,3 +535,20 @@ def test_update_report_says_when_there_is_nothing_to_do(
     assert "Update report (template v1.0.0):" in report, report
     assert "nothing to do" in report, report
     assert git(project, "status", "--porcelain") == ""
+
+
+def test_soft_delete_flip_refused_while_a_project_revision_is_0002(tmp_path: Path) -> None:
+    """The project tour used to suggest `--rev-id 0002`: that id is the template's soft delete."""
+    template = make_template_repo(tmp_path / "template")
+    project = generate(template, tmp_path / "service", soft_delete=False)
+    versions = project / "migrations" / "versions"
+    text = TEMPLATE_REVISION.replace("template_0003", "0002")
+    (versions / "0002_create_suppliers.py").write_text(text, encoding="utf-8")
+    commit_all(project, "Suppliers, numbered as the old tour said")
+    before = git(project, "rev-parse", "HEAD")
+
+    with pytest.raises(ValueError, match="uses the id 0002"):
+        update(project, soft_delete=True)
+    assert git(project, "status", "--porcelain", "--untracked-files=all") == ""
+    assert git(project, "rev-parse", "HEAD") == before
+    assert not (versions / "0002_add_soft_delete.py").exists()
