@@ -5,8 +5,11 @@ Run by Copier after `copier copy` (never inside `copier update`), in the new pro
     python hooks/post_copy.py <package_name>
 
 Convenience only: the generated project is complete without it (`copier copy --skip-tasks`).
-It creates a repository with a first commit only when the project is not inside a git work
-tree already and git knows who the author is; otherwise it says what to run by hand. It
+First, when uv is on PATH, it writes `uv.lock` (`uv lock`), so the dependencies are locked
+from the first commit: the generated CI and Dockerfile install with `--locked`, and the first
+`copier update` does not find a lock file that was never committed. Then it creates a
+repository with a first commit, lock file included, only when the project is not inside a git
+work tree already and git knows who the author is; otherwise it says what to run by hand. It
 always exits 0, because a failing task would make Copier delete the project it just made.
 Standard library only.
 """
@@ -20,6 +23,7 @@ from pathlib import Path
 
 FIRST_COMMIT_MESSAGE = "Generate the project from its Copier template"
 BY_HAND = "git init && git add --all && git commit -m 'Generate the project'"
+LOCK_TIMEOUT = 300  # seconds; resolving needs the package index
 
 
 def git(*args: str) -> subprocess.CompletedProcess[str]:
@@ -40,6 +44,29 @@ def inside_work_tree() -> bool:
 def has_identity() -> bool:
     """Whether git would accept a commit: author and committer are known."""
     return all(git("var", name).returncode == 0 for name in ("GIT_AUTHOR_IDENT", "GIT_COMMITTER_IDENT"))
+
+
+def write_lock() -> str:
+    """`uv lock` in the project; say what happened. Never raises."""
+    uv = shutil.which("uv")
+    if uv is None:
+        return "uv is not installed: no uv.lock written. Later: uv lock && git add uv.lock && git commit"
+    try:
+        result = subprocess.run(
+            [uv, "lock", "--quiet"],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=LOCK_TIMEOUT,
+        )
+    except subprocess.TimeoutExpired:
+        return f"`uv lock` took over {LOCK_TIMEOUT} s: no uv.lock written. Later: uv lock, then commit it"
+    if result.returncode != 0:
+        detail = (result.stderr or result.stdout).strip().splitlines()
+        reason = detail[-1] if detail else f"exit status {result.returncode}"
+        return f"`uv lock` failed ({reason}): no uv.lock written. Later: uv lock, then commit it"
+    return "Locked the dependencies in uv.lock."
 
 
 def make_repository() -> str:
@@ -68,10 +95,12 @@ def make_repository() -> str:
 
 def main(argv: list[str]) -> int:
     package = argv[1] if len(argv) > 1 else "<package>"
+    lock = write_lock()
     repository = make_repository()
     project = Path.cwd()
     print(
         f"""
+{lock}
 {repository}
 
 Next steps:

@@ -216,7 +216,11 @@ def arguments(stage: list[tuple[str, str]], keyword: str) -> list[str]:
 def test_image_is_built_by_uv_in_its_own_stage(project: Path) -> None:
     *build_stages, final = stages(project / "Dockerfile")
     assert build_stages, "a single stage: the build tools would ship in the image"
-    assert any("uv sync" in args for stage in build_stages for args in arguments(stage, "RUN"))
+    syncs = [args for stage in build_stages for args in arguments(stage, "RUN") if "uv sync" in args]
+    assert syncs
+    # From the committed lock file, and only if it matches pyproject.toml.
+    assert all("--locked" in args.split() for args in syncs), syncs
+    assert any("uv.lock" in args.split() for stage in build_stages for args in arguments(stage, "COPY"))
     assert not any("uv" in args.split() for args in arguments(final, "RUN")), "uv runs in the final stage"
     assert any(args.startswith("--from=") and ".venv" in args for args in arguments(final, "COPY"))
 
@@ -358,7 +362,7 @@ def test_generated_workflow_runs_checks(project: Path) -> None:
     assert step_using(job, "astral-sh/setup-uv")["with"]["enable-cache"] is True
     lines = run_lines(job)
     expected = [
-        "uv sync",
+        "uv sync --locked",
         "uv run ruff check",
         "uv run ruff format --check",
         "uv run mypy",

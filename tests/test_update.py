@@ -310,7 +310,11 @@ def test_post_copy_task_makes_first_commit(tmp_path: Path, capfd: pytest.Capture
     project = generate(template, tmp_path / "service")
     assert git(project, "rev-list", "--count", "HEAD").strip() == "1"
     assert git(project, "status", "--porcelain") == ""
+    # The dependencies are locked from the first commit: CI and the Dockerfile use --locked.
+    assert "uv.lock" in git(project, "ls-tree", "--name-only", "HEAD").split()
+    uv(project, "lock", "--check")
     out = capfd.readouterr().out
+    assert "Locked the dependencies in uv.lock." in out
     assert "Next steps" in out
     assert f"uv run uvicorn {PACKAGE}.main:app" in out
 
