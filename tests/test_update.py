@@ -256,13 +256,20 @@ def update(project: Path, **data: Any) -> None:
 
 # What a user does to a generated project: edits lines the template owns, adds files.
 USER_README = "Team notes: releases go out on Tuesdays; ask #catalog before changing the schema.\n"
-USER_ROUTE = '''
+USER_ROUTER = '''"""Added by the team: the version that is deployed."""
 
-@app.get("/version", include_in_schema=False)
-def version() -> dict[str, str]:
-    """Added by the team: the version that is deployed."""
-    return {"version": app.version}
+from fastapi import APIRouter, Request
+
+router = APIRouter()
+
+
+@router.get("/version", include_in_schema=False)
+def version(request: Request) -> dict[str, str]:
+    return {"version": request.app.version}
 '''
+# Registered where the app is built, beside the template's routers.
+USER_IMPORT = "from .version import router as version_router\n"
+USER_INCLUDE = "    app.include_router(version_router)\n"
 USER_TEST = '''"""The team's own test."""
 
 from fastapi.testclient import TestClient
@@ -279,8 +286,18 @@ def edit_as_user(project: Path) -> None:
     readme = project / "README.md"
     text = readme.read_text(encoding="utf-8")
     readme.write_text(text.replace("\n", "\n\n" + USER_README, 1), encoding="utf-8")
-    main = project / "src" / package / "main.py"
-    main.write_text(main.read_text(encoding="utf-8") + USER_ROUTE, encoding="utf-8")
+    (project / "src" / package / "version.py").write_text(USER_ROUTER, encoding="utf-8")
+    app = project / "src" / package / "app.py"
+    replace_once(
+        app,
+        "from .tags.router import router as tags_router\n",
+        "from .tags.router import router as tags_router\n" + USER_IMPORT,
+    )
+    replace_once(
+        app,
+        "    app.include_router(health_router)\n",
+        "    app.include_router(health_router)\n" + USER_INCLUDE,
+    )
     replace_once(project / ".env.example", "DATABASE_POOL_SIZE=5\n", "DATABASE_POOL_SIZE=20\n")
     (project / "tests" / "test_version.py").write_text(USER_TEST, encoding="utf-8")
     (project / "docs").mkdir()
@@ -290,7 +307,10 @@ def edit_as_user(project: Path) -> None:
 def assert_user_edits_kept(project: Path) -> None:
     package = answers(project)["package_name"]
     assert USER_README in (project / "README.md").read_text(encoding="utf-8")
-    assert (project / "src" / package / "main.py").read_text(encoding="utf-8").endswith(USER_ROUTE)
+    assert (project / "src" / package / "version.py").read_text(encoding="utf-8") == USER_ROUTER
+    app = (project / "src" / package / "app.py").read_text(encoding="utf-8")
+    assert USER_IMPORT in app
+    assert USER_INCLUDE in app
     assert (project / "tests" / "test_version.py").read_text(encoding="utf-8") == USER_TEST
     assert (project / "docs" / "runbook.md").read_text(encoding="utf-8") == USER_RUNBOOK
 
