@@ -38,9 +38,14 @@ RECORDS = ROOT / ".nox" / "reports"  # what ordinary runs record (git-ignored)
 REPORTS = ROOT / "docs" / "reports"  # the committed reports: only the `reports` session writes them
 FUZZ_EXAMPLES = 20  # per API operation, besides schemathesis's coverage phase
 FUZZ_SEED = 20261121
-# One combination per session style for the floors and the newest Python, between them every
-# driver and both key types and delete styles.
-FLOORS = [parse("sqlite-async-uuid-soft"), parse("postgresql-sync-int-hard")]
+# At least one combination per session style for the floors and the newest Python: the floors
+# cover every driver that is a dependency (aiosqlite, psycopg, asyncpg), and between them both
+# key types and delete styles.
+FLOORS = [
+    parse("sqlite-async-uuid-soft"),
+    parse("postgresql-sync-int-hard"),
+    parse("postgresql-async-int-soft"),
+]
 NEWEST_PYTHON = [parse("postgresql-async-uuid-soft"), parse("sqlite-sync-int-hard")]
 # Packages whose versions the floors and newest_python sessions log.
 VERSIONS_LOGGED = (
