@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import warnings
 from pathlib import Path
 from typing import Any
@@ -11,34 +10,23 @@ from typing import Any
 import copier
 import pytest
 
+from nox_support import combinations
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PROJECT_NAME = "Catalog Service"
 PACKAGE_NAME = "catalog_service"
 
 
 @dataclasses.dataclass(frozen=True)
-class Combination:
-    database: str
-    session_style: str
-    primary_key: str
-    soft_delete: bool
-
-    @property
-    def id(self) -> str:
-        delete = "soft_delete" if self.soft_delete else "hard_delete"
-        return f"{self.database}-{self.session_style}-{self.primary_key}-{delete}"
+class Combination(combinations.Combination):
+    """One combination, named as everywhere else (nox_support.combinations): `sqlite-async-int-hard`."""
 
     @property
     def data(self) -> dict[str, Any]:
-        return {"project_name": PROJECT_NAME, **dataclasses.asdict(self)}
+        return {"project_name": PROJECT_NAME, **self.answers}
 
 
-COMBINATIONS = [
-    Combination(*values)
-    for values in itertools.product(
-        ("sqlite", "postgresql"), ("async", "sync"), ("int", "uuid"), (True, False)
-    )
-]
+COMBINATIONS = [Combination(**combination.answers) for combination in combinations.COMBINATIONS]
 
 
 def render(dst: Path, data: dict[str, Any], *, pretend: bool = False) -> copier.Worker:

@@ -1,10 +1,11 @@
 """Reliability checks of one generated project, served for real by uvicorn.
 
-    python tests/reliability.py PROJECT --combination ID --database sqlite|postgresql \\
-        [--soft-delete] --report-dir DIR [--max-examples N] [--seed N]
+    python tests/reliability.py PROJECT --combination NAME --report-dir DIR [--max-examples N] [--seed N]
 
-Run by the nox sessions (`generated(...)` and `reliability(...)`) in a virtualenv with
-schemathesis and httpx; the project must have its own `.venv` (`uv sync`). Three checks:
+NAME is the combination's name (nox_support.combinations), e.g. `postgresql-async-int-soft`:
+it says the database and whether rows are soft-deleted. Run by the nox sessions
+(`generated(...)` and `reliability(...)`) in a virtualenv with schemathesis, httpx and
+nox_support; the project must have its own `.venv` (`uv sync`). Three checks:
 
 - fuzz: schemathesis against the service's own OpenAPI schema, fixed seed, a bounded number
   of examples per operation: no 5xx answer, no answer outside the documented statuses, bodies
@@ -17,7 +18,7 @@ schemathesis and httpx; the project must have its own `.venv` (`uv sync`). Three
   without a restart; every write that got a 2xx is still there afterwards.
 
 PostgreSQL comes from a server of its own (tests/postgres_server.py), since it gets stopped.
-The figures go to DIR/<combination>.json; the exit status is 1 when a check failed.
+The figures go to DIR/NAME.json; the exit status is 1 when a check failed.
 """
 
 from __future__ import annotations
@@ -40,9 +41,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import postgres_server  # tests/postgres_server.py, beside this script (on sys.path as its directory)
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import postgres_server
+from nox_support.combinations import parse
 
 CONCURRENCY = 50
 # Client-side limit: a request that takes longer has hung.
@@ -369,15 +370,14 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("project", type=Path)
-    parser.add_argument("--combination", required=True)
-    parser.add_argument("--database", choices=("sqlite", "postgresql"), required=True)
-    parser.add_argument("--soft-delete", action="store_true")
+    parser.add_argument("--combination", required=True, type=parse)
     parser.add_argument("--report-dir", type=Path, required=True)
     parser.add_argument("--max-examples", type=int, default=20)
     parser.add_argument("--seed", type=int, default=20261121)
     args = parser.parse_args()
+    args.database, args.soft_delete = args.combination.database, args.combination.soft_delete
 
-    report = Report(args.combination)
+    report = Report(args.combination.id)
     with tempfile.TemporaryDirectory(prefix="reliability-") as directory:
         try:
             run(args, report, Path(directory))
@@ -389,7 +389,7 @@ def main() -> int:
                 "reliability: the service's log ends with:", *log.read_text().splitlines()[-3000:], sep="\n"
             )
     args.report_dir.mkdir(parents=True, exist_ok=True)
-    (args.report_dir / f"{args.combination}.json").write_text(
+    (args.report_dir / f"{args.combination.id}.json").write_text(
         json.dumps(dataclasses.asdict(report), indent=2) + "\n"
     )
     print(json.dumps(dataclasses.asdict(report), indent=2))

@@ -1,57 +1,26 @@
 """What the benchmark measures: the combinations, their databases, and the sizes and durations.
 
-Standard library only: noxfile.py imports it to create the PostgreSQL databases.
+Combinations are named as everywhere else (nox_support.combinations): `sqlite-async-int-hard`;
+their databases are `Combination.database_name(role)` for each of DATABASE_ROLES. Standard
+library only besides nox_support: the noxfile imports it (as nox_support.bench_plan) to create
+the PostgreSQL databases.
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
+
+from nox_support.combinations import Combination, parse
 
 
-@dataclasses.dataclass(frozen=True)
-class Combination:
-    database: str
-    session_style: str
-    primary_key: str = "int"
-    soft_delete: bool = False
-
-    @property
-    def id(self) -> str:
-        delete = "soft" if self.soft_delete else "hard"
-        return f"{self.database}-{self.session_style}-{self.primary_key}-{delete}"
-
-    @property
-    def label(self) -> str:
-        """Short name for tables and the chart."""
-        parts = [self.database, self.session_style]
-        if self.primary_key != "int":
-            parts.append(self.primary_key)
-        if self.soft_delete:
-            parts.append("soft delete")
-        return " ".join(parts)
-
-    @property
-    def driver(self) -> str:
-        return {
-            ("postgresql", "async"): "asyncpg",
-            ("postgresql", "sync"): "psycopg",
-            ("sqlite", "async"): "aiosqlite",
-            ("sqlite", "sync"): "sqlite3",
-        }[self.database, self.session_style]
-
-    def database_name(self, role: str) -> str:
-        """Name of the PostgreSQL database (or SQLite file stem) for `role`: main or small."""
-        return f"bench_{self.id.replace('-', '_')}_{role}"
-
-    @property
-    def copier_data(self) -> dict[str, str]:
-        return {
-            "database": self.database,
-            "session_style": self.session_style,
-            "primary_key": self.primary_key,
-            "soft_delete": str(self.soft_delete).lower(),
-        }
+def label(combination: Combination) -> str:
+    """Short name for tables and the chart."""
+    parts = [combination.database, combination.session_style]
+    if combination.primary_key != "int":
+        parts.append(combination.primary_key)
+    if combination.soft_delete:
+        parts.append("soft delete")
+    return " ".join(parts)
 
 
 # Integer keys and hard delete: the defaults. The other two choices add a column or change a
@@ -62,22 +31,6 @@ COMBINATIONS = [
     Combination("postgresql", "async"),
     Combination("postgresql", "sync"),
 ]
-
-
-def parse(combination_id: str) -> Combination:
-    """The combination named like `Combination.id`, e.g. postgresql-async-uuid-soft."""
-    parts = combination_id.split("-")
-    if (
-        len(parts) != 4
-        or parts[0] not in ("sqlite", "postgresql")
-        or parts[1] not in ("async", "sync")
-        or parts[2] not in ("int", "uuid")
-        or parts[3] not in ("soft", "hard")
-    ):
-        raise ValueError(
-            f"{combination_id!r} names no combination: database-style-key-delete, e.g. sqlite-sync-int-hard"
-        )
-    return Combination(parts[0], parts[1], parts[2], parts[3] == "soft")
 
 
 def selected(arguments: list[str]) -> list[Combination]:

@@ -2,8 +2,8 @@
 
     python tests/bench/run.py --out docs/reports [--database NAME=URL ...] [--only COMBINATION ...]
 
-Run by `nox -s bench`, which provides copier, psycopg and matplotlib, and creates the
-PostgreSQL databases (named by plan.Combination.database_name) and passes their URLs. For each
+Run by `nox -s bench`, which provides copier, psycopg, matplotlib and nox_support, creates the
+PostgreSQL databases (named by Combination.database_name) and passes their URLs. For each
 combination in plan.COMBINATIONS: render the template from the working tree, `uv sync` the
 project, migrate and seed its databases, count the SQL statements of each endpoint (and fail
 if one is over the project's own query budget), serve the service and its baseline with
@@ -327,7 +327,7 @@ def render_and_install(combination: plan.Combination, project: Path) -> dict[str
             "--vcs-ref=HEAD",
             "--defaults",
             f"--data=project_name={PROJECT_NAME}",
-            *(f"--data={key}={value}" for key, value in combination.copier_data.items()),
+            *combination.copier_data,
             ROOT,
             project,
         ]
@@ -515,7 +515,7 @@ def bench(
 
     return {
         "id": combination.id,
-        "label": combination.label,
+        "label": plan.label(combination),
         "driver": combination.driver,
         "versions": versions,
         "endpoints": endpoints,

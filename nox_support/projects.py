@@ -1,0 +1,113 @@
+"""Generated projects: render one combination from the working tree, install it, run its checks."""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import tempfile
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import nox
+
+from nox_support import postgres
+from nox_support.combinations import Combination
+from nox_support.environment import NOT_NOX_VENV
+from nox_support.records import Timer
+
+PROJECT_NAME = "Catalog Service"
+COPIER = "copier>=9.15"
+
+Env = dict[str, str | None]
+
+
+def project_env(session: nox.Session, timer: Timer, combination: Combination, mypy_cache: str) -> Env:
+    """The environment of the project's commands: its own .venv, its database, a shared mypy cache.
+
+    PostgreSQL: a fresh database named after the combination. SQLite: a file in the project.
+    """
+    env: Env = {**NOT_NOX_VENV, "MYPY_CACHE_DIR": str((session.cache_dir / mypy_cache).resolve())}
+    if combination.database == "postgresql":
+        with timer.step("database"):
+            server = postgres.server_url(session)
+            url = postgres.fresh_database(session, server, combination.database_name())
+        env |= {"DATABASE_URL": url, "TEST_DATABASE_URL": url}
+    else:
+        # The migration steps run in the project directory: the file lands there.
+        env |= {"DATABASE_URL": "sqlite:///./migrations-check.db", "TEST_DATABASE_URL": None}
+    session.log(f"DATABASE_URL={env['DATABASE_URL']}")
+    return env
+
+
+@contextlib.contextmanager
+def rendered(
+    session: nox.Session,
+    timer: Timer,
+    root: Path,
+    combination: Combination,
+    *,
+    sync: Sequence[str] = (),
+) -> Iterator[Path]:
+    """Render the combination from ROOT's working tree into a temporary directory and `uv sync` it
+    (with the extra arguments SYNC); yield the project.
+
+    The directory is deleted afterwards, unless the block failed: then it is kept for inspection.
+    """
+    workdir = Path(tempfile.mkdtemp(prefix=f"generated-{combination.id}-"))
+    project = workdir / "project"
+    succeeded = False
+    try:
+        with timer.step("render"):
+            session.install(COPIER)
+            session.run(
+                *("copier", "copy", "--trust", "--vcs-ref=HEAD", "--defaults"),
+                f"--data=project_name={PROJECT_NAME}",
+                *combination.copier_data,
+                str(root),
+                str(project),
+            )
+        with session.chdir(project), timer.step("install"):
+            session.run("uv", "sync", *sync, external=True, env=NOT_NOX_VENV)
+        yield project
+        succeeded = True
+    finally:
+        if succeeded or not project.exists():
+            shutil.rmtree(workdir, ignore_errors=True)
+        else:
+            session.log(f"generated project kept for inspection: {project}")
+
+
+def check(session: nox.Session, timer: Timer, project: Path, env: Env) -> None:
+    """The generated project's own checks: lint, types, migrations both ways, its tests."""
+
+    def uv(*args: str) -> None:
+        session.run("uv", "run", *args, external=True, env=env)
+
+    with session.chdir(project):
+        with timer.step("lint"):
+            uv("ruff", "check")
+            uv("ruff", "format", "--check")
+        with timer.step("typecheck"):
+            uv("mypy")
+        with timer.step("migrations"):
+            uv("alembic", "upgrade", "head")
+            uv("alembic", "check")
+            uv("alembic", "downgrade", "base")
+            uv("alembic", "upgrade", "head")
+        with timer.step("tests"):
+            uv("pytest")
+
+
+def log_versions(session: nox.Session, project: Path, packages: Sequence[str]) -> None:
+    """Log the Python and the versions of PACKAGES installed in the project's .venv."""
+    code = (
+        "import importlib.metadata as m, platform, sys\n"
+        "print('python', platform.python_version())\n"
+        "for name in sys.argv[1:]:\n"
+        "    try: print(name, m.version(name))\n"
+        "    except m.PackageNotFoundError: pass\n"
+    )
+    with session.chdir(project):
+        session.run(
+            *("uv", "run", "--no-sync", "python", "-c", code, *packages), external=True, env=NOT_NOX_VENV
+        )

@@ -1,0 +1,173 @@
+"""What a nox run records: each session's time per step, each combination's reliability figures.
+
+Ordinary runs write their records and the tables made from them under a git-ignored directory
+(`.nox/reports/` of the repository). Only the `reports` session copies a complete set into
+the committed `docs/reports/`, through `publish`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import nox
+
+# When this nox run started: `publish` takes only records written since.
+RUN_STARTED = time.time()
+
+GENERATED_STEPS = ("database", "render", "install", "lint", "typecheck", "migrations", "tests", "reliability")
+MATRIX = "matrix"  # DIRECTORY/matrix/<session>.json -> DIRECTORY/matrix.md
+RELIABILITY = "reliability"  # DIRECTORY/reliability/<combination>.json -> DIRECTORY/reliability.md
+
+
+def slug(session_name: str) -> str:
+    """A session's record file stem: `generated(sqlite-async-int-hard)` -> generated-sqlite-async-int-hard."""
+    return re.sub(r"[^a-z0-9]+", "-", session_name.lower()).strip("-")
+
+
+class Timer:
+    """Times a session and its named steps; logs them and records them in DIRECTORY/matrix/.
+
+    Reported, never asserted.
+    """
+
+    def __init__(self, session: nox.Session, directory: Path) -> None:
+        self.session = session
+        self.directory = directory
+        self.started = time.perf_counter()
+        self.times: dict[str, float] = {}
+
+    @contextlib.contextmanager
+    def step(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            elapsed = time.perf_counter() - start
+            self.times[name] = self.times.get(name, 0.0) + elapsed
+            self.session.log(f"timing: {name} {elapsed:.1f}s")
+
+    def finish(self) -> None:
+        """Log the summary; write this session's record and the matrix table."""
+        total = time.perf_counter() - self.started
+        steps = "".join(f"{name} {elapsed:.1f}s, " for name, elapsed in self.times.items())
+        self.session.log(f"timings: {steps}total {total:.1f}s")
+        records = self.directory / MATRIX
+        records.mkdir(parents=True, exist_ok=True)
+        record = {"session": self.session.name, "steps": self.times, "total": total}
+        (records / f"{slug(self.session.name)}.json").write_text(json.dumps(record, indent=2) + "\n")
+        write_matrix_report(self.directory)
+
+
+@contextlib.contextmanager
+def timed(session: nox.Session, directory: Path) -> Iterator[Timer]:
+    """A Timer whose record is written however the session ends."""
+    timer = Timer(session, directory)
+    try:
+        yield timer
+    finally:
+        timer.finish()
+
+
+def write_matrix_report(directory: Path) -> Path:
+    """DIRECTORY/matrix.md: where the time of a whole `nox` run goes, from the recorded sessions."""
+    records = [json.loads(path.read_text()) for path in sorted((directory / MATRIX).glob("*.json"))]
+    generated = [r for r in records if r["session"].startswith("generated(")]
+    others = [r for r in records if not r["session"].startswith("generated(")]
+    lines = [
+        "| Session | " + " | ".join(GENERATED_STEPS) + " | total |",
+        "| --- |" + " ---: |" * (len(GENERATED_STEPS) + 1),
+    ]
+    for record in generated:
+        cells = [
+            f"{record['steps'][step]:.1f}" if step in record["steps"] else "-" for step in GENERATED_STEPS
+        ]
+        lines.append(f"| `{record['session']}` | " + " | ".join(cells) + f" | {record['total']:.1f} |")
+    if generated:
+        mean = [
+            sum(r["steps"].get(step, 0.0) for r in generated) / len(generated) for step in GENERATED_STEPS
+        ]
+        mean_total = sum(r["total"] for r in generated) / len(generated)
+        lines.append("| **mean** | " + " | ".join(f"{m:.1f}" for m in mean) + f" | **{mean_total:.1f}** |")
+    lines += ["", "| Session | total |", "| --- | ---: |"]
+    lines += [f"| `{record['session']}` | {record['total']:.1f} |" for record in others]
+    everything = sum(record["total"] for record in records)
+    lines += [
+        "",
+        f"Sum of the {len(records)} sessions above (seconds, one after another as `nox` runs them): "
+        f"**{everything:.0f} s** ({everything / 60:.1f} min), besides creating the session virtualenvs.",
+    ]
+    report = directory / f"{MATRIX}.md"
+    report.write_text("\n".join(lines) + "\n")
+    return report
+
+
+def _seconds(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f} s"
+
+
+def write_reliability_report(directory: Path, *, fuzz_examples: int, fuzz_seed: int) -> Path:
+    """DIRECTORY/reliability.md: one table row per combination from DIRECTORY/reliability/*.json."""
+    rows = []
+    for path in sorted((directory / RELIABILITY).glob("*.json")):
+        result = json.loads(path.read_text())
+        lost = result["outage_writes_lost"]
+        cells = [
+            f"`{result['combination']}`",
+            "pass" if not result["failures"] else f"**FAIL** ({len(result['failures'])})",
+            str(result["fuzz_cases"]),
+            str(result["fuzz_server_errors"]),
+            str(result["fuzz_schema_violations"]),
+            f"{result['races_passed']}/{result['races_run']}",
+            _seconds(result["outage_slowest_503"]),
+            _seconds(result["outage_recovery"]),
+            "-" if lost is None else f"{lost} of {result['outage_writes_acknowledged']}",
+        ]
+        rows.append("| " + " | ".join(cells) + " |")
+    header = [
+        f"Schemathesis {fuzz_examples} examples per operation plus its coverage phase, seed {fuzz_seed}; "
+        "races of 50 concurrent requests; outage = PostgreSQL stopped and started under the running service.",
+        "",
+        "| Combination | Result | Fuzz cases | 5xx | Schema violations | Races passed "
+        "| Slowest 503 in outage | Recovery after restart | Acknowledged writes lost |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    report = directory / f"{RELIABILITY}.md"
+    report.write_text("\n".join(header + rows) + "\n")
+    return report
+
+
+def publish(
+    session: nox.Session,
+    records: Path,
+    target: Path,
+    *,
+    expected: dict[str, list[str]],
+    fuzz_examples: int,
+    fuzz_seed: int,
+) -> None:
+    """Replace TARGET's records (docs/reports/) by those of this run in RECORDS, and rebuild its tables.
+
+    EXPECTED names, per kind (matrix, reliability), the record stems this run must have written;
+    any missing or older than this run fails the session and leaves TARGET untouched.
+    """
+    fresh: dict[str, list[Path]] = {}
+    for kind, stems in expected.items():
+        paths = [records / kind / f"{stem}.json" for stem in stems]
+        stale = [p.name for p in paths if not p.is_file() or p.stat().st_mtime < RUN_STARTED]
+        if stale:
+            session.error(f"{kind}: no record from this run for {', '.join(stale)}")
+        fresh[kind] = paths
+    for kind, paths in fresh.items():
+        shutil.rmtree(target / kind, ignore_errors=True)
+        (target / kind).mkdir(parents=True)
+        for path in paths:
+            shutil.copy2(path, target / kind / path.name)
+    write_matrix_report(target)
+    write_reliability_report(target, fuzz_examples=fuzz_examples, fuzz_seed=fuzz_seed)
+    session.log(f"refreshed {target}: {', '.join(f'{len(p)} {k} records' for k, p in fresh.items())}")
