@@ -165,17 +165,7 @@ def floors(session: nox.Session, combination: Combination) -> None:
 def newest_python(session: nox.Session, combination: Combination) -> None:
     """The project's checks on the newest CPython this machine has (the declared range is open)."""
     with records.timed(session, RECORDS) as timer:
-        interpreter = pythons.newest()
-        if interpreter is None or interpreter.version[:2] <= (3, 11):
-            found = "none" if interpreter is None else f"{interpreter.version_text} at {interpreter.path}"
-            session.warn("=" * 78)
-            session.warn(f"NO PYTHON NEWER THAN {PYTHON} ON THIS MACHINE (newest found: {found}).")
-            session.warn(f"Running on Python {PYTHON}: the newest Python the projects allow is NOT tested.")
-            session.warn("=" * 78)
-            python = interpreter.path if interpreter else PYTHON
-        else:
-            session.log(f"newest Python: {interpreter.version_text} at {interpreter.path}")
-            python = interpreter.path
+        python = pythons.newest_or_warn(session, lowest=PYTHON)
         env = projects.project_env(session, timer, combination, mypy_cache="mypy-newest")
         with projects.rendered(session, timer, ROOT, combination, sync=("--python", python)) as project:
             projects.log_versions(session, project, VERSIONS_LOGGED)

@@ -10,6 +10,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+import nox
+
 PROBE = "import platform, sys; print(platform.python_implementation(), *sys.version_info[:3])"
 
 
@@ -68,3 +70,19 @@ def newest(minimum: tuple[int, int] = (3, 11)) -> Interpreter | None:
     interpreters = [i for path in _candidates(shutil.which("uv")) if (i := _probe(path))]
     usable = [i for i in interpreters if i.version[:2] >= minimum]
     return max(usable, default=None)
+
+
+def newest_or_warn(session: nox.Session, lowest: str) -> str:
+    """The newest interpreter's path for `uv sync --python`; when none is newer than LOWEST
+    (e.g. "3.11"), say so in a banner and return what there is: never skip."""
+    interpreter = newest()
+    lowest_version = tuple(int(part) for part in lowest.split("."))
+    if interpreter is not None and interpreter.version[:2] > lowest_version:
+        session.log(f"newest Python: {interpreter.version_text} at {interpreter.path}")
+        return interpreter.path
+    found = "none" if interpreter is None else f"{interpreter.version_text} at {interpreter.path}"
+    session.warn("=" * 78)
+    session.warn(f"NO PYTHON NEWER THAN {lowest} ON THIS MACHINE (newest found: {found}).")
+    session.warn(f"Running on Python {lowest}: the newest Python the projects allow is NOT tested.")
+    session.warn("=" * 78)
+    return interpreter.path if interpreter else lowest
