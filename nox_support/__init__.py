@@ -10,5 +10,7 @@
 
 Installed, not put on `sys.path`: noxfile.py names this repository (`file:.`) in its inline
 script metadata, so `uvx nox` runs in an environment of its own that has this package, and the
-sessions that need it (template_tests, reliability, bench) install it too.
+sessions that need it (template_tests, reliability, bench) install it too. The two shipped
+modules exist only in the installed package: a Python started in the repository's root with
+its directory on sys.path (`python -c`, `python -m ...`) sees this source directory instead.
 """
