@@ -71,7 +71,7 @@ def test_a_symbol_or_a_range_of_lines_selects_part_of_the_file(renders: ModuleTy
     [lines] = code(expand(renders, 'file=README.md start="^uv sync" end="uvicorn"'))
 
     assert method.startswith("async def delete(self, obj: ModelT) -> None:\n")
-    assert "obj.deleted_at = utc_now()" in method
+    assert ".values(deleted_at=now, updated_at=now)" in method
     assert "def restore" not in method
     assert lines.startswith("uv sync")
     assert lines.splitlines()[-1].startswith("uv run uvicorn catalog_service.main:app")
