@@ -294,6 +294,14 @@ def test_compose_app_health_check(project: Path) -> None:
     assert "http://127.0.0.1:8000/health" in test[-1]
 
 
+def test_image_checks_liveness_and_sets_workers(project: Path) -> None:
+    """The image's HEALTHCHECK is liveness (/livez, no database); compose's is readiness (/health)."""
+    final = stages(project / "Dockerfile")[-1]
+    (check,) = arguments(final, "HEALTHCHECK")
+    assert "http://127.0.0.1:8000/livez" in check
+    assert any(args.startswith("WEB_CONCURRENCY=") for args in arguments(final, "ENV"))
+
+
 @pytest.mark.parametrize(
     "combination",
     [c for c in COMBINATIONS if c.database == "postgresql"],

@@ -378,7 +378,8 @@ def make_v1_1_0(template: Path) -> None:
     (versions / "template_0003_trim_product_names.py").write_text(TEMPLATE_REVISION, encoding="utf-8")
     join = versions / "{% if soft_delete %}template_0004_join_soft_delete.py{% endif %}.jinja"
     join.write_text(TEMPLATE_SOFT_DELETE_JOIN, encoding="utf-8")
-    replace_once(template / "template" / "pyproject.toml.jinja", '"uvicorn>=0.32"', '"uvicorn>=0.34"')
+    pyproject = template / "template" / "pyproject.toml.jinja"
+    replace_once(pyproject, '"uvicorn[standard]>=0.32"', '"uvicorn[standard]>=0.34"')
     replace_once(
         template / "template" / ".env.example.jinja", "DATABASE_POOL_SIZE=5\n", "DATABASE_POOL_SIZE=10\n"
     )

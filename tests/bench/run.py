@@ -75,7 +75,8 @@ class ServerDied(BenchError):
 
 def project_env(**extra: str) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if key not in NOT_OUR_VENV}
-    return env | extra
+    # The service's own access lines (logs.py), like uvicorn's (--no-access-log), are not measured.
+    return env | {"LOG_LEVEL": "WARNING"} | extra
 
 
 def run(command: list[str | Path], *, cwd: Path | None = None, env: dict[str, str] | None = None) -> str:
