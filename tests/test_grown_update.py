@@ -35,7 +35,6 @@ from test_update import (  # the update tests' machinery: template clone, copier
     assert_user_edits_kept,
     commit_all,
     conflict_lines,
-    db,
     edit_as_user,
     generate,
     git,
@@ -204,58 +203,27 @@ else:
 """
 
 
-def notes(project: Path, action: str, primary_key: str, database_url: str) -> dict[str, Any]:
+def run_script(project: Path, script: str, *args: str, database_url: str) -> str:
+    """A script in the project's environment; with psycopg beside it for PostgreSQL, since an
+    async project has asyncpg only."""
     with_driver = ("--with", "psycopg[binary]") if database_url.startswith("postgresql") else ()
-    output = uv(
-        project,
-        "run",
-        "--quiet",
-        *with_driver,
-        "python",
-        "-c",
-        NOTES_SCRIPT,
-        action,
-        primary_key,
-        DATABASE_URL=database_url,
+    return uv(
+        project, "run", "--quiet", *with_driver, "python", "-c", script, *args, DATABASE_URL=database_url
     )
+
+
+def notes(project: Path, action: str, primary_key: str, database_url: str) -> dict[str, Any]:
+    output = run_script(project, NOTES_SCRIPT, action, primary_key, database_url=database_url)
     return json.loads(output) if action == "report" else {}
 
 
 def rows_report(project: Path, database_url: str) -> dict[str, Any]:
-    if database_url.startswith("postgresql"):
-        output = uv(
-            project,
-            "run",
-            "--quiet",
-            "--with",
-            "psycopg[binary]",
-            "python",
-            "-c",
-            DB_SCRIPT,
-            "report",
-            DATABASE_URL=database_url,
-        )
-        return json.loads(output)
-    return db(project, "report", database_url=database_url)
+    result: dict[str, Any] = json.loads(run_script(project, DB_SCRIPT, "report", database_url=database_url))
+    return result
 
 
 def rows_insert(project: Path, primary_key: str, database_url: str) -> None:
-    if database_url.startswith("postgresql"):
-        uv(
-            project,
-            "run",
-            "--quiet",
-            "--with",
-            "psycopg[binary]",
-            "python",
-            "-c",
-            DB_SCRIPT,
-            "insert",
-            primary_key,
-            DATABASE_URL=database_url,
-        )
-    else:
-        db(project, "insert", primary_key, database_url=database_url)
+    run_script(project, DB_SCRIPT, "insert", primary_key, database_url=database_url)
 
 
 def alembic(project: Path, *args: str, database_url: str) -> str:
@@ -444,21 +412,8 @@ def test_grown_project_update_and_soft_delete_flip(
     generate(template, project, soft_delete=False, **choices)
     assert "uv.lock" in git(project, "ls-tree", "--name-only", "HEAD").split()
     if database == "postgresql":
-        uv(
-            project,
-            "run",
-            "--quiet",
-            "--with",
-            "psycopg[binary]",
-            "python",
-            "-c",
-            DB_SCRIPT,
-            "create-databases",
-            server,
-            f"grown_rows_{suffix}",
-            f"grown_tests_{suffix}",
-            DATABASE_URL=rows_url,
-        )
+        databases = (f"grown_rows_{suffix}", f"grown_tests_{suffix}")
+        run_script(project, DB_SCRIPT, "create-databases", server, *databases, database_url=rows_url)
     grow(project, session_style, primary_key, rows_url)
     before, before_notes = rows_report(project, rows_url), notes(project, "report", primary_key, rows_url)
     assert before_notes["rows"], before_notes
