@@ -109,12 +109,17 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def served(
-    project: Path, env: dict[str, str], log: Path, *, workers: int
+    project: Path, env: dict[str, str], log: Path, *, workers: int, pid_one: bool = False
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """Run the project's app under uvicorn until the block ends; yield its URL and process."""
+    """Run the project's app under uvicorn until the block ends; yield its URL and process.
+
+    PID_ONE: as in the image, uvicorn is process 1, of a PID namespace of its own, under
+    `unshare`, which the yielded process is (see tests/shutdown.py).
+    """
     port = free_port()
     package = next(path.name for path in (project / "src").iterdir() if (path / "main.py").exists())
     command = [
+        *(shutdown.PID_ONE if pid_one else ()),
         str(project / ".venv" / "bin" / "python"),
         "-m",
         "uvicorn",
@@ -453,7 +458,8 @@ def run(args: argparse.Namespace, report: Report, work: Path) -> None:
             pooled_through(args.project, env, work, report, database_url, direct=url)
             asyncio.run(outage(url, report, server))
         # Last: the service it stops is one of its own.
-        with served(args.project, env, work / "uvicorn-shutdown.log", workers=workers) as (url, process):
+        log = work / "uvicorn-shutdown.log"
+        with served(args.project, env, log, workers=workers, pid_one=True) as (url, process):
             figures = asyncio.run(shutdown.sigterm_in_flight(url, process, database_url, report))
         report.shutdown_in_flight = figures["in_flight"]
         report.shutdown_answered = figures["answered"]

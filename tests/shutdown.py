@@ -7,23 +7,34 @@ holds a lock the PATCH needs, on a connection of its own (PostgreSQL: the produc
 they wait inside the service's transactions. On PostgreSQL the check waits until the server
 shows every one of them waiting for the lock. Then SIGTERM goes to uvicorn, the lock is released,
 and every request must get its 200 and the process exit with status 0.
+
+uvicorn runs as process 1 of a PID namespace of its own (`unshare --pid --fork`), as the image's
+exec-form CMD runs it in a container. That matters for the exit status: after its graceful
+shutdown uvicorn raises the SIGTERM again for the default handler, which the kernel ignores for
+a process 1, which then exits 0; any other single uvicorn process ends killed by it (-15, 143 in
+a shell), though it answered every request first.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 import sqlite3
 import subprocess
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Protocol
 from urllib.parse import urlsplit
 
 import httpx
 import psycopg
 
+# The command that runs the one after it as process 1 of a new PID namespace; `unshare` waits
+# for it and exits with its status.
+PID_ONE = ("unshare", "--pid", "--fork", "--kill-child")
 IN_FLIGHT = 10
 # How long SQLite requests are given to reach the lock: it cannot be seen waiting. Their busy
 # timeout (5 s) is longer than this and the second below, so they still wait for the lock.
@@ -76,10 +87,23 @@ async def until_all_wait(database_url: str) -> None:
     raise RuntimeError(f"the {IN_FLIGHT} PATCHes never all waited for the row lock")
 
 
+def process_one(under_unshare: subprocess.Popen[bytes]) -> int:
+    """The pid, in this namespace, of the process `unshare` started (its only child)."""
+    pid = under_unshare.pid
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    if len(children) != 1:
+        raise RuntimeError(f"unshare ({pid}) has children {children}, not one uvicorn")
+    return int(children[0])
+
+
 async def sigterm_in_flight(
     url: str, process: subprocess.Popen[bytes], database_url: str, report: Checks
 ) -> dict[str, int | None]:
-    """IN_FLIGHT slow PATCHes, SIGTERM among them; how many were answered, and the exit status."""
+    """IN_FLIGHT slow PATCHes, SIGTERM among them; how many were answered, and the exit status.
+
+    PROCESS is `unshare` (PID_ONE) running uvicorn.
+    """
+    uvicorn = process_one(process)
     limits = httpx.Limits(max_connections=IN_FLIGHT + 1)
     async with httpx.AsyncClient(base_url=url, timeout=REQUEST_TIMEOUT, limits=limits) as client:
         created = await client.post("/api/v1/products", json={"name": "shutdown", "price": "1.00"})
@@ -92,7 +116,7 @@ async def sigterm_in_flight(
             ]
             await until_all_wait(database_url)
             early = [task for task in requests if task.done()]
-            process.send_signal(signal.SIGTERM)
+            os.kill(uvicorn, signal.SIGTERM)
             await asyncio.sleep(HELD_AFTER_SIGTERM)
             report.check(process.poll() is None, "uvicorn exited before its requests in flight finished")
         answers = await asyncio.gather(*requests, return_exceptions=True)
