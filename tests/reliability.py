@@ -108,7 +108,14 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def served(
+def served(project: Path, env: dict[str, str], log: Path, *, workers: int) -> Iterator[str]:
+    """Run the project's app under uvicorn until the block ends; yield its URL."""
+    with serving(project, env, log, workers=workers) as (url, _):
+        yield url
+
+
+@contextlib.contextmanager
+def serving(
     project: Path, env: dict[str, str], log: Path, *, workers: int, pid_one: bool = False
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """Run the project's app under uvicorn until the block ends; yield its URL and process.
@@ -450,7 +457,7 @@ def run(args: argparse.Namespace, report: Report, work: Path) -> None:
         # Several processes on PostgreSQL, where row locks order them; SQLite's one writer at a
         # time is met by the threads of one process.
         workers = POSTGRES_WORKERS if server is not None else 1
-        url, _ = stack.enter_context(served(args.project, env, work / "uvicorn.log", workers=workers))
+        url = stack.enter_context(served(args.project, env, work / "uvicorn.log", workers=workers))
 
         fuzz(url, report, work, max_examples=args.max_examples, seed=args.seed)
         asyncio.run(races(url, report, soft_delete=args.soft_delete))
@@ -459,7 +466,7 @@ def run(args: argparse.Namespace, report: Report, work: Path) -> None:
             asyncio.run(outage(url, report, server))
         # Last: the service it stops is one of its own.
         log = work / "uvicorn-shutdown.log"
-        with served(args.project, env, log, workers=workers, pid_one=True) as (url, process):
+        with serving(args.project, env, log, workers=workers, pid_one=True) as (url, process):
             figures = asyncio.run(shutdown.sigterm_in_flight(url, process, database_url, report))
         report.shutdown_in_flight = figures["in_flight"]
         report.shutdown_answered = figures["answered"]
@@ -474,7 +481,7 @@ def pooled_through(
         pooled_url = stack.enter_context(pooler.pgbouncer(database_url, work))
         pooled_env = {**env, "DATABASE_URL": pooled_url}
         log = work / "uvicorn-pooled.log"
-        url, _ = stack.enter_context(served(project, pooled_env, log, workers=POSTGRES_WORKERS))
+        url = stack.enter_context(served(project, pooled_env, log, workers=POSTGRES_WORKERS))
         figures = asyncio.run(pooler.burst(url, direct, report))
     report.pooler_writes_acknowledged = figures["acknowledged"]
     report.pooler_writes_lost = figures["lost"]

@@ -30,7 +30,6 @@ from typing import Protocol
 from urllib.parse import urlsplit
 
 import httpx
-import psycopg
 
 # The command that runs the one after it as process 1 of a new PID namespace; `unshare` waits
 # for it and exits with its status.
@@ -61,6 +60,8 @@ def locked(database_url: str, product_id: str) -> Iterator[None]:
         finally:
             connection.close()
     else:
+        import psycopg  # only the PostgreSQL checks need it: the noxfile installs it for them
+
         with psycopg.connect(database_url) as connection:
             connection.execute("SELECT 1 FROM products WHERE id = %s FOR UPDATE", (product_id,))
             yield
@@ -68,6 +69,8 @@ def locked(database_url: str, product_id: str) -> Iterator[None]:
 
 
 def waiting_for_locks(database_url: str) -> int:
+    import psycopg
+
     with psycopg.connect(database_url, autocommit=True) as connection:
         row = connection.execute(
             "SELECT count(*) FROM pg_stat_activity"
