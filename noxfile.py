@@ -104,8 +104,9 @@ def template_tests(session: nox.Session) -> None:
 
 
 def _check_reliability(session: nox.Session, project: Path, combination: Combination) -> None:
-    """tests/reliability.py against the project served by uvicorn: fuzzing, races, outage."""
-    session.install("schemathesis", "httpx")
+    """tests/reliability.py against the project served by uvicorn: fuzzing, races, pooler, outage,
+    shutdown (psycopg holds the locks the shutdown check needs)."""
+    session.install("schemathesis", "httpx", "psycopg[binary]")
     _install_support(session)
     try:
         session.run(
