@@ -86,4 +86,12 @@ async def create(request: Request) -> Response:
     return json_response({"id": values.key(key), **new.fields, "category": category, "tags": tags}, 201)
 
 
-app = app(get, list_, create, lifespan)
+async def get_tag(request: Request) -> Response:
+    async with connection() as db:
+        row = await (await db.execute(sql.tag, (values.key_in(request.path_params["tag_id"]),))).fetchone()
+    if row is None:
+        return json_response({"detail": "Tag not found"}, 404)
+    return json_response(values.tag(row))
+
+
+app = app(get, list_, create, get_tag, lifespan)

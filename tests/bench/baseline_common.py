@@ -65,6 +65,10 @@ class Sql:
             f"{_DELETED.format(table='categories')} FROM categories WHERE id = {placeholder(1)}"
             + (" AND deleted_at IS NULL" if SOFT_DELETE else "")
         )
+        self.tag = (
+            f"SELECT id, created_at, updated_at, name{_DELETED.format(table='tags')} FROM tags"
+            f" WHERE id = {placeholder(1)}" + (" AND deleted_at IS NULL" if SOFT_DELETE else "")
+        )
         columns = "name, description, price, is_active, category_id, created_at, updated_at"
         if UUID_KEYS:
             columns = f"id, {columns}"
@@ -221,9 +225,16 @@ def page_bounds(query: Any) -> tuple[int, int]:
 
 
 def app(
-    get: Callable[..., Any], list_: Callable[..., Any], create: Callable[..., Any], lifespan: Any = None
+    get: Callable[..., Any],
+    list_: Callable[..., Any],
+    create: Callable[..., Any],
+    get_tag: Callable[..., Any],
+    lifespan: Any = None,
 ) -> Starlette:
-    """The baseline's routes; the endpoints are async or plain functions like the service's."""
+    """The baseline's routes; the endpoints are async or plain functions like the service's.
+
+    `get_tag` is the single-table read that the textbook apps (textbook_*.py) answer too.
+    """
 
     async def health(_: Any) -> Response:
         return json_response({"status": "ok"})
@@ -234,6 +245,7 @@ def app(
             Route("/api/v1/products", list_, methods=["GET"]),
             Route("/api/v1/products", create, methods=["POST"]),
             Route("/api/v1/products/{product_id}", get, methods=["GET"]),
+            Route("/api/v1/tags/{tag_id}", get_tag, methods=["GET"]),
         ],
         lifespan=lifespan,
     )

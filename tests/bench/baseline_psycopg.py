@@ -95,4 +95,12 @@ def insert(body: dict[str, Any]) -> Response:
     return json_response({"id": values.key(key), **new.fields, "category": category, "tags": tags}, 201)
 
 
-app = app(get, list_, create)
+def get_tag(request: Request) -> Response:
+    with connection() as db:
+        row = db.execute(sql.tag, (values.key_in(request.path_params["tag_id"]),)).fetchone()
+    if row is None:
+        return json_response({"detail": "Tag not found"}, 404)
+    return json_response(values.tag(row))
+
+
+app = app(get, list_, create, get_tag)
