@@ -4,8 +4,9 @@ tests/reliability.py serves a PostgreSQL project a second time, on `DATABASE_URL
 pointing at Debian's `pgbouncer` (transaction mode, a server pool of `SERVER_POOL` connections)
 with several uvicorn workers, and sends a burst of parallel creates through it: every one must be
 acknowledged (no prepared-statement error, no 5xx) and present afterwards, read back over the
-direct connection. Without `pgbouncer=true` asyncpg fails here with "prepared statement ... does
-not exist" or "already exists", since each transaction may run on another server connection.
+direct connection; reading them through the pooler must succeed as well. Without
+`pgbouncer=true` asyncpg fails here with "prepared statement ... does not exist" or "already
+exists", since each transaction may run on another server connection.
 
 A missing `pgbouncer` binary is a failure, never a skip: `.ci/run` installs the Debian package.
 """
@@ -157,6 +158,20 @@ async def burst(pooled: str, direct: str, report: Checks) -> dict[str, int]:
         report.check(
             not failures,
             f"{WRITES} creates behind PgBouncer: {len(failures)} not acknowledged, such as {failures[:5]}",
+        )
+        # Reads behind the pooler too: GETs run outside a transaction where that is safe
+        # (database.py), and must not fail here either.
+        pooled_reads = await asyncio.gather(
+            *(client.get(f"/api/v1/products/{id_}") for id_ in acknowledged),
+            *(client.get("/api/v1/products", params={"limit": 5}) for _ in range(WRITES // 10)),
+        )
+        failed_reads = [
+            f"{read.status_code} {read.text[:200]}" for read in pooled_reads if read.status_code != 200
+        ]
+        report.check(
+            not failed_reads,
+            f"{len(pooled_reads)} reads behind PgBouncer: {len(failed_reads)} failed,"
+            f" such as {failed_reads[:3]}",
         )
         reads = await asyncio.gather(*(reader.get(f"/api/v1/products/{id_}") for id_ in acknowledged))
         missing = [id_ for id_, read in zip(acknowledged, reads, strict=True) if read.status_code != 200]
