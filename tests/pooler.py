@@ -159,19 +159,32 @@ async def burst(pooled: str, direct: str, report: Checks) -> dict[str, int]:
             not failures,
             f"{WRITES} creates behind PgBouncer: {len(failures)} not acknowledged, such as {failures[:5]}",
         )
+
         # Reads behind the pooler too: GETs run outside a transaction where that is safe
         # (database.py), and must not fail here either.
-        pooled_reads = await asyncio.gather(
-            *(client.get(f"/api/v1/products/{id_}") for id_ in acknowledged),
-            *(client.get("/api/v1/products", params={"limit": 5}) for _ in range(WRITES // 10)),
-        )
-        failed_reads = [
-            f"{read.status_code} {read.text[:200]}" for read in pooled_reads if read.status_code != 200
+        async def read(path: str, params: dict[str, Any] | None = None) -> str | None:
+            """What went wrong with GET `path` behind the pooler, or None."""
+            try:
+                response = await client.get(path, params=params)
+            except httpx.HTTPError as error:
+                return f"GET {path}: {type(error).__name__}: {error}"
+            return (
+                None
+                if response.status_code == 200
+                else f"GET {path}: {response.status_code} {response.text[:200]}"
+            )
+
+        read_failures = [
+            failure
+            for failure in await asyncio.gather(
+                *(read(f"/api/v1/products/{id_}") for id_ in acknowledged),
+                *(read("/api/v1/products", {"limit": 5}) for _ in range(WRITES // 10)),
+            )
+            if failure is not None
         ]
         report.check(
-            not failed_reads,
-            f"{len(pooled_reads)} reads behind PgBouncer: {len(failed_reads)} failed,"
-            f" such as {failed_reads[:3]}",
+            not read_failures,
+            f"reads behind PgBouncer: {len(read_failures)} failed, such as {read_failures[:3]}",
         )
         reads = await asyncio.gather(*(reader.get(f"/api/v1/products/{id_}") for id_ in acknowledged))
         missing = [id_ for id_, read in zip(acknowledged, reads, strict=True) if read.status_code != 200]
