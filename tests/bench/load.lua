@@ -1,6 +1,7 @@
 -- Requests of one benchmark run, for wrk:
 --   wrk ... -s load.lua URL -- get <file of ids> <random seed> [<collection>, default products]
 --   wrk ... -s load.lua URL -- list <offset> <limit>
+--   wrk ... -s load.lua URL -- after <cursor> <limit>
 --   wrk ... -s load.lua URL -- create <unique prefix> <category id> <tag id> <tag id>
 -- Ids are JSON literals for create (3 or "..."), plain text for get.
 -- done() prints one line, BENCH {...}: counts and a latency quantile grid (microseconds).
@@ -30,6 +31,8 @@ function init(args)
     collection = args[4] or "products"
   elseif mode == "list" then
     path = "/api/v1/products?limit=" .. args[3] .. "&offset=" .. args[2]
+  elseif mode == "after" then
+    path = "/api/v1/products?limit=" .. args[3] .. "&after=" .. args[2]
   elseif mode == "create" then
     prefix, category, tag1, tag2 = args[2] .. "-" .. thread_number, args[3], args[4], args[5]
   else
@@ -40,7 +43,7 @@ end
 function request()
   if mode == "get" then
     return wrk.format("GET", "/api/v1/" .. collection .. "/" .. ids[math.random(#ids)])
-  elseif mode == "list" then
+  elseif mode == "list" or mode == "after" then
     return wrk.format("GET", path)
   end
   counter = counter + 1

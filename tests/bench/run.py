@@ -547,6 +547,16 @@ def bench(
         offsets = driver.compare(
             {"offset 0": (service, page), f"offset {plan.FAR_OFFSET:,}": (service, far_page)}
         )
+        # The same far page by keyset: after the cursor of the row just before it.
+        status, before = http(
+            "GET", f"{service.url}/api/v1/products?limit={plan.PAGE}&offset={plan.FAR_OFFSET - plan.PAGE}"
+        )
+        if status != 200 or not before.get("next_cursor"):
+            raise BenchError(f"no next_cursor before offset {plan.FAR_OFFSET}: {status} {before}")
+        far_cursor = ["after", before["next_cursor"], str(plan.PAGE)]
+        cursors = driver.compare(
+            {"offset 0": (service, page), f"cursor at {plan.FAR_OFFSET:,}": (service, far_cursor)}
+        )
         against_baseline("create", ["create", f"{combination.id}-{{run}}", category, *tags])
         lap("endpoints")
 
@@ -585,7 +595,7 @@ def bench(
         "single_table": single_table,
         "workers": workers,
         "profile": profile,
-        "scale": {"list": growth(offsets), "get": growth(sizes)},
+        "scale": {"list": growth(offsets), "cursor": growth(cursors), "get": growth(sizes)},
         "over_budget": over,
         "server_restarts": sum(server.restarts for server in servers),
         "seconds": round(time.monotonic() - started, 1),
