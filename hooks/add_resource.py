@@ -44,9 +44,7 @@ def insert_import(text: str, statement: str, module: str) -> str:
     tree = ast.parse(text)
     lines = text.splitlines(keepends=True)
     relative = [
-        node
-        for node in tree.body
-        if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module
+        node for node in tree.body if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module
     ]
     if not relative:
         raise NotFound(statement)
@@ -87,7 +85,8 @@ def insert_element(text: str, target: str, element: str, key: str) -> str:
         and all(e.lineno == e.end_lineno for e in collection.elts)
     )
     if one_a_line and collection.elts:
-        indent = lines[rows[0] - 1][: len(lines[rows[0] - 1]) - len(lines[rows[0] - 1].lstrip())]
+        first = lines[rows[0] - 1]
+        indent = first[: len(first) - len(first.lstrip())]
         later = [row for row, k in zip(rows, keys, strict=True) if sort_key(k) > sort_key(key)]
         index = later[0] - 1 if later else rows[-1]
         lines.insert(index, f"{indent}{element},\n")
@@ -102,39 +101,37 @@ def insert_element(text: str, target: str, element: str, key: str) -> str:
     return "".join(lines)
 
 
+def extend(path: Path, imports: tuple[str, str], collection: tuple[str, str, str]) -> list[str]:
+    """Add to the module at PATH an import (statement, module) and an element (target, element,
+    sort key) of a collection; what could not be done, as advice."""
+    text = path.read_text(encoding="utf-8")
+    advice = []
+    statement, module = imports
+    try:
+        text = insert_import(text, statement, module)
+    except NotFound:
+        advice.append(f"{path.name}: add `{statement}`")
+    target, element, key = collection
+    try:
+        text = insert_element(text, target, element, key)
+    except NotFound:
+        advice.append(f"{path.name}: add {element} to {target}")
+    path.write_text(text, encoding="utf-8")
+    return advice
+
+
 def register(package: Path, resource: str, model_class: str) -> list[str]:
     """Register the resource in app.py and all_models.py; what could not be done, as advice."""
-    edits = [
-        (
-            package / "app.py",
-            [
-                ("import", f"from .{resource}.router import router as {resource}_router", f"{resource}.router"),
-                ("element", "RESOURCE_ROUTERS", f"{resource}_router"),
-            ],
-        ),
-        (
-            package / "all_models.py",
-            [
-                ("import", f"from .{resource}.models import {model_class}", f"{resource}.models"),
-                ("element", "__all__", model_class),
-            ],
-        ),
-    ]
-    advice = []
-    for path, steps in edits:
-        text = path.read_text(encoding="utf-8")
-        for kind, first, second in steps:
-            try:
-                if kind == "import":
-                    text = insert_import(text, first, second)
-                else:
-                    element = f'"{second}"' if first == "__all__" else second
-                    text = insert_element(text, first, element, second)
-            except (NotFound, SyntaxError):
-                what = first if kind == "import" else f"{second} to {first}"
-                advice.append(f"{path.name}: add {what}")
-        path.write_text(text, encoding="utf-8")
-    return advice
+    router = f"{resource}_router"
+    return extend(
+        package / "app.py",
+        (f"from .{resource}.router import router as {router}", f"{resource}.router"),
+        ("RESOURCE_ROUTERS", router, router),
+    ) + extend(
+        package / "all_models.py",
+        (f"from .{resource}.models import {model_class}", f"{resource}.models"),
+        ("__all__", f'"{model_class}"', model_class),
+    )
 
 
 def revise_heads(project: Path, revision: str) -> list[str]:

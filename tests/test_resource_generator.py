@@ -301,7 +301,8 @@ def test_grown_project_passes_its_checks_and_updates(
             quiet=True,
         )
 
-    assert rejects(project) == [] and conflict_lines(project) == []
+    assert rejects(project) == []
+    assert conflict_lines(project) == []
     changed = set(git(project, "diff", "--name-only").split())
     assert changed == {".copier-answers.suppliers.yml", f"src/{PACKAGE}/suppliers/router.py"}
     updated = (project / "src" / PACKAGE / "suppliers" / "router.py").read_text(encoding="utf-8")
