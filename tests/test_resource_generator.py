@@ -261,7 +261,7 @@ def test_grown_project_passes_its_checks_and_updates(
         )
     project_answers = (project / ".copier-answers.yml").read_bytes()
     add_resource(project, url, resource="suppliers", belongs_to="categories")
-    add_resource(project, url, resource=WAREHOUSES, belongs_to="tags")
+    add_resource(project, url, resource=WAREHOUSES)
     assert (project / ".copier-answers.yml").read_bytes() == project_answers
     commit_all(project, "Suppliers and warehouse locations")
 
