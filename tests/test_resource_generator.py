@@ -11,8 +11,10 @@ resource's `copier update -a .copier-answers.suppliers.yml` brings a new templat
 
 from __future__ import annotations
 
+import importlib
 import re
 import shutil
+import sys
 import warnings
 from pathlib import Path
 from typing import Any
@@ -311,3 +313,48 @@ def test_grown_project_passes_its_checks_and_updates(
     assert answers["_commit"] == "v1.1.0"
     assert (project / ".copier-answers.yml").read_bytes() == project_answers
     uv(project, "run", "ruff", "format", "--check")
+
+
+# --------------------------------------------------------------------------- registration
+
+
+@pytest.fixture(scope="module")
+def add_resource_hook() -> Any:
+    """hooks/add_resource.py, imported as Copier's task runs it: from its own directory."""
+    sys.path.insert(0, str(REPO_ROOT / "hooks"))
+    try:
+        return importlib.import_module("add_resource")
+    finally:
+        sys.path.remove(str(REPO_ROOT / "hooks"))
+
+
+def test_registration_survives_the_users_edits(add_resource_hook: Any, tmp_path: Path) -> None:
+    app = tmp_path / "app.py"
+    app.write_text(
+        '"""Edited by the team."""\n\n'
+        "from .categories.router import router as categories_router  # ours\n"
+        "from .zebras.router import router as zebras_router\n\n"
+        "RESOURCE_ROUTERS = (categories_router, zebras_router)  # on one line\n",
+        encoding="utf-8",
+    )
+    models = tmp_path / "all_models.py"
+    models.write_text("from .models import Base\n\nEXPORTED = ['Base']\n", encoding="utf-8")
+
+    advice = add_resource_hook.register(tmp_path, "suppliers", "Supplier")
+
+    assert app.read_text(encoding="utf-8") == (
+        '"""Edited by the team."""\n\n'
+        "from .categories.router import router as categories_router  # ours\n"
+        "from .suppliers.router import router as suppliers_router\n"
+        "from .zebras.router import router as zebras_router\n\n"
+        "RESOURCE_ROUTERS = (\n"
+        "    categories_router,\n"
+        "    suppliers_router,\n"
+        "    zebras_router,\n"
+        ")  # on one line\n"
+    )
+    # No `__all__` any more: it says what to add, and does the rest.
+    assert advice == ['all_models.py: add "Supplier" to __all__']
+    assert models.read_text(encoding="utf-8") == (
+        "from .models import Base\nfrom .suppliers.models import Supplier\n\nEXPORTED = ['Base']\n"
+    )
