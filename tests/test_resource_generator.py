@@ -313,6 +313,13 @@ def test_grown_project_passes_its_checks_and_updates(
     assert answers["_commit"] == "v1.1.0"
     assert (project / ".copier-answers.yml").read_bytes() == project_answers
     uv(project, "run", "ruff", "format", "--check")
+    commit_all(project, "Suppliers at v1.1.0")
+
+    # The project's own update to that version leaves the resources and their registration be.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        copier.run_update(dst_path=str(project), defaults=True, overwrite=True, unsafe=True, quiet=True)
+    assert set(git(project, "diff", "--name-only").split()) == {".copier-answers.yml"}
 
 
 # --------------------------------------------------------------------------- registration
