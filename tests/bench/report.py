@@ -106,7 +106,7 @@ def markdown(results: dict[str, Any]) -> str:
         "",
         "SQL statements are counted in a separate pass, the way the generated project's"
         " `tests/test_query_budget.py` counts them (SQLAlchemy's `before_cursor_execute`), and the"
-        " session fails if one is over that test's budget; create has no budget there. Besides its"
+        " session fails if one is over that test's budget. Besides its"
         " statements, a service with `DATABASE_POOL_PRE_PING` on checks the connection it takes from"
         " the pool (counted apart), and a write ends its transaction; the baseline runs the same"
         " statements and nothing else. On PostgreSQL the same pass counts round trips (a relay in"

@@ -263,11 +263,12 @@ def read_budget(project: Path) -> dict[str, int]:
     text = (project / "tests" / "test_query_budget.py").read_text()
     get = re.search(r'/api/v1/products/\{[^}]+\}"\) == (\d+)', text)
     lists = re.findall(r'"/api/v1/products\?limit=\d+"\) == (\d+)', text)
-    if get is None or not lists:
+    create = re.search(r"create_with\(tags\) == (\d+)", text)
+    if get is None or not lists or create is None:
         raise BenchError(
             "tests/test_query_budget.py no longer reads as the benchmark expects: update read_budget()"
         )
-    return {"get": int(get.group(1)), "list": max(int(count) for count in lists)}
+    return {"get": int(get.group(1)), "list": max(int(c) for c in lists), "create": int(create.group(1))}
 
 
 # --------------------------------------------------------------------------- measuring
