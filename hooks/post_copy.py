@@ -93,6 +93,28 @@ def make_repository() -> str:
     return "Created a git repository with a first commit (`copier update` needs one)."
 
 
+def next_steps(package: str, project: Path) -> str:
+    """The commands to type after `uv sync`, in order, that work on a machine with no database server.
+
+    PostgreSQL projects (they have scripts/dev.py) run on an embedded PostgreSQL, as their tests
+    do; SQLite projects make their database file.
+    """
+    if (project / "scripts" / "dev.py").is_file():
+        lines = [
+            "uv run pytest                             # run the tests (they start their own PostgreSQL)",
+            "uv run scripts/dev.py                     # serve on an embedded PostgreSQL; Ctrl-C stops it",
+            "# On a PostgreSQL of your own: set DATABASE_URL in .env (see .env.example), then",
+            f"#   uv run alembic upgrade head && uv run uvicorn {package}.main:app --reload",
+        ]
+    else:
+        lines = [
+            "uv run pytest                             # run the tests",
+            f"uv run alembic upgrade head               # create the schema (./{package}.db)",
+            f"uv run uvicorn {package}.main:app --reload",
+        ]
+    return "\n".join(f"  {line}" for line in lines)
+
+
 def main(argv: list[str]) -> int:
     package = argv[1] if len(argv) > 1 else "<package>"
     lock = write_lock()
@@ -106,10 +128,7 @@ def main(argv: list[str]) -> int:
 Next steps:
   cd {project}
   uv sync                                   # install the service and its dev tools
-  cp .env.example .env                      # then edit DATABASE_URL
-  uv run alembic upgrade head               # create the schema
-  uv run pytest                             # run the tests
-  uv run uvicorn {package}.main:app --reload
+{next_steps(package, project)}
   uvx pre-commit install                    # optional: ruff, mypy, conflict markers on commit
 
 Later, `copier update` brings in new template versions (see .copier-answers.yml).

@@ -111,6 +111,10 @@ def _seconds(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f} s"
 
 
+def _of(part: int | None, whole: int | None) -> str:
+    return "-" if part is None else f"{part} of {whole}"
+
+
 def write_reliability_report(directory: Path, *, fuzz_examples: int, fuzz_seed: int) -> Path:
     """DIRECTORY/reliability.md: one table row per combination from DIRECTORY/reliability/*.json."""
     rows = []
@@ -127,15 +131,21 @@ def write_reliability_report(directory: Path, *, fuzz_examples: int, fuzz_seed: 
             _seconds(result["outage_slowest_503"]),
             _seconds(result["outage_recovery"]),
             "-" if lost is None else f"{lost} of {result['outage_writes_acknowledged']}",
+            _of(result.get("pooler_writes_lost"), result.get("pooler_writes_acknowledged")),
+            _of(result.get("shutdown_answered"), result.get("shutdown_in_flight")),
+            "-" if result.get("shutdown_exit_status") is None else str(result["shutdown_exit_status"]),
         ]
         rows.append("| " + " | ".join(cells) + " |")
     header = [
         f"Schemathesis {fuzz_examples} examples per operation plus its coverage phase, seed {fuzz_seed}; "
-        "races of 50 concurrent requests; outage = PostgreSQL stopped and started under the running service.",
+        "races of 50 concurrent requests; outage = PostgreSQL stopped and started under the running service; "
+        "PgBouncer = 200 parallel creates behind it in transaction mode (`?pgbouncer=true`, 3 workers); "
+        "SIGTERM = sent while requests wait on a lock.",
         "",
         "| Combination | Result | Fuzz cases | 5xx | Schema violations | Races passed "
-        "| Slowest 503 in outage | Recovery after restart | Acknowledged writes lost |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| Slowest 503 in outage | Recovery after restart | Acknowledged writes lost "
+        "| PgBouncer writes lost | SIGTERM: in-flight answered | SIGTERM: exit status |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     report = directory / f"{RELIABILITY}.md"
     report.write_text("\n".join(header + rows) + "\n")

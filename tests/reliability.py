@@ -5,7 +5,7 @@
 NAME is the combination's name (nox_support.combinations), e.g. `postgresql-async-int-soft`:
 it says the database and whether rows are soft-deleted. Run by the nox sessions
 (`generated(...)` and `reliability(...)`) in a virtualenv with schemathesis, httpx and
-nox_support; the project must have its own `.venv` (`uv sync`). Three checks:
+nox_support; the project must have its own `.venv` (`uv sync`). The checks:
 
 - fuzz: schemathesis against the service's own OpenAPI schema, fixed seed, a bounded number
   of examples per operation: no 5xx answer, no answer outside the documented statuses, bodies
@@ -16,9 +16,14 @@ nox_support; the project must have its own `.venv` (`uv sync`). Three checks:
   of one row (one 204, 19 x 404); 50 PATCHes with one If-Match (one 200, 49 x 412); with soft
   delete, 20 restores of one row (one restores it) and deletes racing restores (a consistent
   end state, no 409 or 5xx);
+- pooler (PostgreSQL, tests/pooler.py): the service served again, on `?pgbouncer=true` behind
+  Debian's PgBouncer in transaction mode with a server pool of three, gets a burst of parallel
+  creates: every one acknowledged (no prepared-statement error, no 5xx) and there afterwards;
 - outage (PostgreSQL): the server is stopped under the running service, then started again:
   `/health` and the API answer 503 with a JSON detail, quickly, and the service recovers
-  without a restart; every write that got a 2xx is still there afterwards.
+  without a restart; every write that got a 2xx is still there afterwards;
+- shutdown (tests/shutdown.py): SIGTERM to a uvicorn serving requests that wait on a lock the
+  check holds: each gets its 200 once the lock is released, and uvicorn exits 0.
 
 PostgreSQL comes from a server of its own (tests/postgres_server.py), since it gets stopped.
 The figures go to DIR/NAME.json; the exit status is 1 when a check failed.
@@ -44,7 +49,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import postgres_server  # tests/postgres_server.py, beside this script (on sys.path as its directory)
+
+# Beside this script, on sys.path as its directory.
+import pooler  # tests/pooler.py
+import postgres_server  # tests/postgres_server.py
+import shutdown  # tests/shutdown.py
 
 from nox_support.combinations import parse
 
@@ -75,6 +84,11 @@ class Report:
     outage_recovery: float | None = None
     outage_writes_acknowledged: int | None = None
     outage_writes_lost: int | None = None
+    pooler_writes_acknowledged: int | None = None
+    pooler_writes_lost: int | None = None
+    shutdown_in_flight: int | None = None
+    shutdown_answered: int | None = None
+    shutdown_exit_status: int | None = None
 
     def check(self, condition: bool, failure: str) -> bool:
         if not condition:
@@ -96,9 +110,23 @@ def free_port() -> int:
 @contextlib.contextmanager
 def served(project: Path, env: dict[str, str], log: Path, *, workers: int) -> Iterator[str]:
     """Run the project's app under uvicorn until the block ends; yield its URL."""
+    with serving(project, env, log, workers=workers) as (url, _):
+        yield url
+
+
+@contextlib.contextmanager
+def serving(
+    project: Path, env: dict[str, str], log: Path, *, workers: int, pid_one: bool = False
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """Run the project's app under uvicorn until the block ends; yield its URL and process.
+
+    PID_ONE: as in the image, uvicorn is process 1, of a PID namespace of its own, under
+    `unshare`, which the yielded process is (see tests/shutdown.py).
+    """
     port = free_port()
     package = next(path.name for path in (project / "src").iterdir() if (path / "main.py").exists())
     command = [
+        *(shutdown.PID_ONE if pid_one else ()),
         str(project / ".venv" / "bin" / "python"),
         "-m",
         "uvicorn",
@@ -122,7 +150,7 @@ def served(project: Path, env: dict[str, str], log: Path, *, workers: int) -> It
             if time.monotonic() > deadline:
                 raise RuntimeError(f"the service did not become healthy:\n{log.read_text()}")
             time.sleep(0.1)
-        yield url
+        yield url, process
     finally:
         process.terminate()
         try:
@@ -434,7 +462,31 @@ def run(args: argparse.Namespace, report: Report, work: Path) -> None:
         fuzz(url, report, work, max_examples=args.max_examples, seed=args.seed)
         asyncio.run(races(url, report, soft_delete=args.soft_delete))
         if server is not None:
+            pooled_through(args.project, env, work, report, database_url, direct=url)
             asyncio.run(outage(url, report, server))
+        # Last: the service it stops is one of its own.
+        log = work / "uvicorn-shutdown.log"
+        with serving(args.project, env, log, workers=workers, pid_one=True) as (url, process):
+            figures = asyncio.run(shutdown.sigterm_in_flight(url, process, database_url, report))
+        report.shutdown_in_flight = figures["in_flight"]
+        report.shutdown_answered = figures["answered"]
+        report.shutdown_exit_status = figures["exit_status"]
+
+
+def pooled_through(
+    project: Path, env: dict[str, str], work: Path, report: Report, database_url: str, *, direct: str
+) -> None:
+    """The service again, on `?pgbouncer=true` behind PgBouncer: a burst of parallel writes."""
+    with contextlib.ExitStack() as stack:
+        pooled_url = stack.enter_context(pooler.pgbouncer(database_url, work))
+        pooled_env = {**env, "DATABASE_URL": pooled_url}
+        log = work / "uvicorn-pooled.log"
+        url = stack.enter_context(served(project, pooled_env, log, workers=POSTGRES_WORKERS))
+        figures = asyncio.run(pooler.burst(url, direct, report))
+    report.pooler_writes_acknowledged = figures["acknowledged"]
+    report.pooler_writes_lost = figures["lost"]
+    prepared = [line for line in log.read_text().splitlines() if "prepared statement" in line]
+    report.check(not prepared, "prepared-statement errors behind PgBouncer:\n" + "\n".join(prepared[:10]))
 
 
 def main() -> int:
@@ -455,11 +507,10 @@ def main() -> int:
             run(args, report, Path(directory))
         except Exception as error:  # noqa: BLE001 - reported like any failed check
             report.check(False, f"{type(error).__name__}: {error}")
-        log = Path(directory) / "uvicorn.log"
-        if report.failures and log.exists():
-            print(
-                "reliability: the service's log ends with:", *log.read_text().splitlines()[-3000:], sep="\n"
-            )
+        logs = ("uvicorn.log", "uvicorn-pooled.log", "pgbouncer.log", "uvicorn-shutdown.log")
+        for log in (Path(directory) / name for name in logs):
+            if report.failures and log.exists():
+                print(f"reliability: {log.name} ends with:", *log.read_text().splitlines()[-3000:], sep="\n")
     args.report_dir.mkdir(parents=True, exist_ok=True)
     (args.report_dir / f"{args.combination.id}.json").write_text(
         json.dumps(dataclasses.asdict(report), indent=2) + "\n"

@@ -544,7 +544,7 @@ def insert(primary_key):
         for id_, name, description, price, active, category in products:
             conn.execute(
                 sa.text(
-                    "INSERT INTO products VALUES"
+                    f"INSERT INTO products ({', '.join(COLUMNS['products'])}) VALUES"
                     " (:id, :name, :description, :price, :active, :category, :at, :at)"
                 ),
                 {

@@ -56,12 +56,11 @@ async def list_(request: Request) -> Response:
     limit, offset = page_bounds(request.query_params)
     async with connection() as db:
         total = (await db.execute_fetchall(sql.count))[0][0]
-        rows = await db.execute_fetchall(sql.page, (limit, offset))
+        rows = await db.execute_fetchall(sql.page, (limit + 1, offset))
         tags = values.tags_by_product(
             await db.execute_fetchall(sql.tags_of(len(rows)), [row[0] for row in rows])
         )
-    items = [values.product(row, tags.get(values.key(row[0]), [])) for row in rows]
-    return json_response({"items": items, "total": total, "limit": limit, "offset": offset})
+    return json_response(values.page(rows, tags, total, limit, offset))
 
 
 async def create(request: Request) -> Response:
@@ -86,4 +85,12 @@ async def create(request: Request) -> Response:
     return json_response({"id": values.key(key), **new.fields, "category": category, "tags": tags}, 201)
 
 
-app = app(get, list_, create, lifespan)
+async def get_tag(request: Request) -> Response:
+    async with connection() as db:
+        row = await (await db.execute(sql.tag, (values.key_in(request.path_params["tag_id"]),))).fetchone()
+    if row is None:
+        return json_response({"detail": "Tag not found"}, 404)
+    return json_response(values.tag(row))
+
+
+app = app(get, list_, create, get_tag, lifespan)

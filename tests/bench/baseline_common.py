@@ -17,7 +17,7 @@ import json
 import os
 import uuid
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -29,6 +29,7 @@ DATABASE_URL = os.environ["BENCH_DATABASE_URL"]
 UUID_KEYS = os.environ["BENCH_PRIMARY_KEY"] == "uuid"
 SOFT_DELETE = os.environ.get("BENCH_SOFT_DELETE") == "1"
 POOL_SIZE = 10
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 _DELETED = ", {table}.deleted_at" if SOFT_DELETE else ""
 
@@ -51,7 +52,7 @@ class Sql:
             " products.description, products.price, products.is_active, categories.id,"
             " categories.created_at, categories.updated_at, categories.name, categories.description"
             f"{_DELETED.format(table='products')}{_DELETED.format(table='categories')}"
-            " FROM products LEFT JOIN categories"
+            ", products.availability FROM products LEFT JOIN categories"
             f" ON categories.id = products.category_id{live_category}"
         )
         self.get = f"{self.product} WHERE products.id = {placeholder(1)}{live}"
@@ -64,6 +65,10 @@ class Sql:
             "SELECT id, created_at, updated_at, name, description"
             f"{_DELETED.format(table='categories')} FROM categories WHERE id = {placeholder(1)}"
             + (" AND deleted_at IS NULL" if SOFT_DELETE else "")
+        )
+        self.tag = (
+            f"SELECT id, created_at, updated_at, name{_DELETED.format(table='tags')} FROM tags"
+            f" WHERE id = {placeholder(1)}" + (" AND deleted_at IS NULL" if SOFT_DELETE else "")
         )
         columns = "name, description, price, is_active, category_id, created_at, updated_at"
         if UUID_KEYS:
@@ -154,9 +159,37 @@ class Values:
             "description": row[4],
             "price": self.price(row[5]),
             "is_active": bool(row[6]),
+            "availability": row[-1],
             "category": category,
             "tags": tags,
         }
+
+    def page(
+        self,
+        rows: Sequence[Sequence[Any]],
+        tags: dict[Any, list[dict[str, Any]]],
+        total: int,
+        limit: int,
+        offset: int,
+    ) -> dict[str, Any]:
+        """A list's JSON from rows of `Sql.page`: one more than `limit` when a page follows."""
+        shown = rows[:limit]
+        return {
+            "items": [self.product(row, tags.get(self.key(row[0]), [])) for row in shown],
+            "total": total,
+            "limit": limit,
+            "offset": offset,
+            "next_cursor": self.cursor(shown[-1]) if len(rows) > limit else None,
+        }
+
+    def cursor(self, row: Sequence[Any]) -> str:
+        """The service's cursor of a row (its schemas.Position): 7 bytes of microseconds since
+        1970, then the id's bytes (8, signed, for an integer)."""
+        moment = datetime.fromisoformat(row[1]).replace(tzinfo=UTC) if self.sqlite else row[1]
+        microseconds = (moment - EPOCH) // timedelta(microseconds=1)
+        key = self.key(row[0])
+        key_bytes = uuid.UUID(str(key)).bytes if UUID_KEYS else int(key).to_bytes(8, signed=True)
+        return (microseconds.to_bytes(7) + key_bytes).hex()
 
     def tags_by_product(self, rows: Sequence[Sequence[Any]]) -> dict[Any, list[dict[str, Any]]]:
         found: dict[Any, list[dict[str, Any]]] = {}
@@ -206,6 +239,7 @@ def new_product(body: dict[str, Any], values: Values) -> NewProduct:
         fields["deleted_at"] = None
     fields |= {"name": body["name"], "description": body.get("description"), "price": str(price)}
     fields["is_active"] = is_active
+    fields["availability"] = "in_stock"  # the column's default; the benchmark's bodies send none
     tags = list(dict.fromkeys(values.key_in(tag) for tag in body.get("tag_ids", [])))
     return NewProduct(key, category, tags, parameters, fields)
 
@@ -221,9 +255,16 @@ def page_bounds(query: Any) -> tuple[int, int]:
 
 
 def app(
-    get: Callable[..., Any], list_: Callable[..., Any], create: Callable[..., Any], lifespan: Any = None
+    get: Callable[..., Any],
+    list_: Callable[..., Any],
+    create: Callable[..., Any],
+    get_tag: Callable[..., Any],
+    lifespan: Any = None,
 ) -> Starlette:
-    """The baseline's routes; the endpoints are async or plain functions like the service's."""
+    """The baseline's routes; the endpoints are async or plain functions like the service's.
+
+    `get_tag` is the single-table read that the textbook apps (textbook_*.py) answer too.
+    """
 
     async def health(_: Any) -> Response:
         return json_response({"status": "ok"})
@@ -234,6 +275,7 @@ def app(
             Route("/api/v1/products", list_, methods=["GET"]),
             Route("/api/v1/products", create, methods=["POST"]),
             Route("/api/v1/products/{product_id}", get, methods=["GET"]),
+            Route("/api/v1/tags/{tag_id}", get_tag, methods=["GET"]),
         ],
         lifespan=lifespan,
     )

@@ -52,14 +52,11 @@ def list_(request: Request) -> Response:
     limit, offset = page_bounds(request.query_params)
     with connection() as db:
         total = db.execute(sql.count).fetchone()
-        rows = db.execute(sql.page, (limit, offset)).fetchall()
+        rows = db.execute(sql.page, (limit + 1, offset)).fetchall()
         tags = values.tags_by_product(
             db.execute(sql.tags_of(len(rows)), ([row[0] for row in rows],)).fetchall()
         )
-    items = [values.product(row, tags.get(values.key(row[0]), [])) for row in rows]
-    return json_response(
-        {"items": items, "total": total[0] if total else 0, "limit": limit, "offset": offset}
-    )
+    return json_response(values.page(rows, tags, total[0] if total else 0, limit, offset))
 
 
 async def create(request: Request) -> Response:
@@ -95,4 +92,12 @@ def insert(body: dict[str, Any]) -> Response:
     return json_response({"id": values.key(key), **new.fields, "category": category, "tags": tags}, 201)
 
 
-app = app(get, list_, create)
+def get_tag(request: Request) -> Response:
+    with connection() as db:
+        row = db.execute(sql.tag, (values.key_in(request.path_params["tag_id"]),)).fetchone()
+    if row is None:
+        return json_response({"detail": "Tag not found"}, 404)
+    return json_response(values.tag(row))
+
+
+app = app(get, list_, create, get_tag)

@@ -1,5 +1,5 @@
 -- Requests of one benchmark run, for wrk:
---   wrk ... -s load.lua URL -- get <file of ids> <random seed>
+--   wrk ... -s load.lua URL -- get <file of ids> <random seed> [<collection>, default products]
 --   wrk ... -s load.lua URL -- list <offset> <limit>
 --   wrk ... -s load.lua URL -- create <unique prefix> <category id> <tag id> <tag id>
 -- Ids are JSON literals for create (3 or "..."), plain text for get.
@@ -8,6 +8,7 @@
 local mode
 local ids = {}
 local path
+local collection
 local prefix, category, tag1, tag2
 local counter = 0
 local headers = {["Content-Type"] = "application/json"}
@@ -26,6 +27,7 @@ function init(args)
       ids[#ids + 1] = line
     end
     math.randomseed(tonumber(args[3]) + thread_number)
+    collection = args[4] or "products"
   elseif mode == "list" then
     path = "/api/v1/products?limit=" .. args[3] .. "&offset=" .. args[2]
   elseif mode == "create" then
@@ -37,7 +39,7 @@ end
 
 function request()
   if mode == "get" then
-    return wrk.format("GET", "/api/v1/products/" .. ids[math.random(#ids)])
+    return wrk.format("GET", "/api/v1/" .. collection .. "/" .. ids[math.random(#ids)])
   elseif mode == "list" then
     return wrk.format("GET", path)
   end

@@ -7,6 +7,7 @@ so runs that alternate with the baseline's can be merged into one distribution.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -63,9 +64,16 @@ def wrk_version(wrk: str) -> str:
 
 
 def _cpu_ticks(pid: int) -> int:
-    """User + system CPU clock ticks of a process, all its threads included."""
+    """User + system CPU clock ticks of a process and its live child processes (uvicorn's
+    workers), all their threads included."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return int(fields[11]) + int(fields[12])
+    ticks = int(fields[11]) + int(fields[12])
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError):
+            for child in (task / "children").read_text().split():
+                with contextlib.suppress(OSError):
+                    ticks += _cpu_ticks(int(child))
+    return ticks
 
 
 def _machine_ticks() -> tuple[int, int]:

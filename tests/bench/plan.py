@@ -48,6 +48,7 @@ LARGE_PRODUCTS = 100_000  # ... against the main database grown to 100 000
 FAR_OFFSET = 9_000  # list at offset 0 against offset 9 000
 PAGE = 50  # list limit
 
+WORKERS = 2  # uvicorn workers of the service measured beside its one-worker self
 CONNECTIONS = 8  # concurrent connections of the load generator
 WARMUP_SECONDS = 1.0  # per side, before each comparison, not counted
 SLICE_SECONDS = 3.0  # one measured run

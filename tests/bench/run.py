@@ -112,7 +112,9 @@ def http(method: str, url: str, body: Any = None) -> tuple[int, Any]:
 
 
 class Server:
-    """One uvicorn process, one worker, access log off; once it answers, pinned to `cpus`."""
+    """One uvicorn process, one worker unless told, access log off; once it answers, pinned to
+    `cpus` (its worker processes, with more than one, are not: they run where the system puts
+    them)."""
 
     def __init__(
         self,
@@ -124,14 +126,15 @@ class Server:
         env: dict[str, str],
         cpus: set[int] | None,
         logs: Path,
+        workers: int = 1,
     ) -> None:
         self.name = name
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = logs / f"{name}.log"
         self.command = [str(python), "-m", "uvicorn", app, "--host=127.0.0.1", f"--port={self.port}"]
-        self.command += ["--workers=1", "--no-access-log", "--log-level=warning"]
-        if app.startswith("baseline_"):
+        self.command += [f"--workers={workers}", "--no-access-log", "--log-level=warning"]
+        if app.startswith(("baseline_", "textbook_")):
             self.command.append(f"--app-dir={HERE}")
         self.cwd, self.env, self.cpus = cwd, env, cpus
         self.restarts = 0
@@ -237,16 +240,35 @@ def check_same_answers(
         )
 
 
+def _same_moment(value: Any) -> Any:
+    """`_normal`, with a time without zone read as UTC: a textbook app on SQLite writes them so."""
+    if isinstance(value, dict):
+        return {key: _same_moment(item) for key, item in value.items()}
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d\d-\d\dT[\d:.]+", value):
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    return value
+
+
+def check_same_tags(servers: list[Server], tag_ids: list[str]) -> None:
+    """The single-table read answers alike on every side (service, textbook app, baseline)."""
+    for key in (tag_ids[0], tag_ids[-1]):
+        answers = {server.name: http("GET", f"{server.url}/api/v1/tags/{key}") for server in servers}
+        normal = [(status, _normal(_same_moment(body))) for status, body in answers.values()]
+        if normal[0][0] != 200 or any(answer != normal[0] for answer in normal[1:]):
+            raise BenchError(f"GET /api/v1/tags/{key}: the servers answer differently:\n{answers}")
+
+
 def read_budget(project: Path) -> dict[str, int]:
     """The statement counts the project's own tests/test_query_budget.py asserts."""
     text = (project / "tests" / "test_query_budget.py").read_text()
     get = re.search(r'/api/v1/products/\{[^}]+\}"\) == (\d+)', text)
     lists = re.findall(r'"/api/v1/products\?limit=\d+"\) == (\d+)', text)
-    if get is None or not lists:
+    create = re.search(r"create_with\(tags\) == (\d+)", text)
+    if get is None or not lists or create is None:
         raise BenchError(
             "tests/test_query_budget.py no longer reads as the benchmark expects: update read_budget()"
         )
-    return {"get": int(get.group(1)), "list": max(int(count) for count in lists)}
+    return {"get": int(get.group(1)), "list": max(int(c) for c in lists), "create": int(create.group(1))}
 
 
 # --------------------------------------------------------------------------- measuring
@@ -338,25 +360,25 @@ def render_and_install(combination: plan.Combination, project: Path) -> dict[str
 
 
 def count_statements(
-    project: Path, database: seed.Database, product_id: str, create_body: dict[str, Any]
+    combination: plan.Combination,
+    project: Path,
+    database: seed.Database,
+    ids: tuple[str, str],
+    create_body: dict[str, Any],
 ) -> dict[str, dict[str, Any]]:
-    """Statements and pre-pings per endpoint, with the budget the project's tests assert."""
+    """Statements, pre-pings and (PostgreSQL) round trips per endpoint, with the budget the
+    project's tests assert; `ids` are a product's and a tag's."""
     budget = read_budget(project)
-    counted = json.loads(
-        run(
-            [
-                project / ".venv" / "bin" / "python",
-                HERE / "query_count.py",
-                PACKAGE,
-                product_id,
-                json.dumps(create_body),
-            ],
-            cwd=project,
-            env=project_env(DATABASE_URL=database.url),
-        )
+    env = project_env(
+        DATABASE_URL=database.url,
+        BENCH_PRIMARY_KEY=combination.primary_key,
+        BENCH_SOFT_DELETE=str(int(combination.soft_delete)),
     )
+    command = [project / ".venv" / "bin" / "python", HERE / "query_count.py", PACKAGE, *ids]
+    counted = json.loads(run([*command, json.dumps(create_body)], cwd=project, env=env))
     return {
-        endpoint: {"statements": found["statements"], "pings": found["pings"], "budget": budget.get(endpoint)}
+        endpoint: {key: value for key, value in found.items() if key != "sql"}
+        | {"budget": budget.get(endpoint)}
         for endpoint, found in counted.items()
     }
 
@@ -420,16 +442,19 @@ def bench(
     seed.grow(small, plan.SMALL_PRODUCTS)
     seed.grow(main, plan.PRODUCTS)
     ids_small, ids_main = workdir / f"{combination.id}-ids-small.txt", workdir / f"{combination.id}-ids.txt"
-    seed.write_product_ids(small, ids_small)
-    seed.write_product_ids(main, ids_main)
+    seed.write_ids(small, ids_small)
+    seed.write_ids(main, ids_main)
     ids = ids_main.read_text().split()
+    ids_tags = workdir / f"{combination.id}-tag-ids.txt"
+    seed.write_ids(main, ids_tags, "tags")
     category, tags = seed.references(main)
     create_body = {"name": "Query count", "price": "19.90", "category_id": json.loads(category)}
     create_body["tag_ids"] = [json.loads(tag) for tag in tags]
     lap("databases")
 
     log(f"{combination.id}: counting statements")
-    statements = count_statements(project, main, ids[0], create_body)
+    tag_ids = ids_tags.read_text().split()
+    statements = count_statements(combination, project, main, (ids[0], tag_ids[0]), create_body)
     over = [
         f"{endpoint}: {found['statements']} statements, budget {found['budget']}"
         for endpoint, found in statements.items()
@@ -455,13 +480,44 @@ def bench(
             "baseline", python, f"baseline_{combination.driver}:app", cwd=logs, env=baseline_env, **where
         )
         servers.append(baseline)
+        textbook_app = f"textbook_{combination.session_style}:app"
+        textbook = Server("textbook", python, textbook_app, cwd=logs, env=baseline_env, **where)
+        servers.append(textbook)
         small_env = project_env(DATABASE_URL=small.url)
         service_small = Server("service-small", python, app, cwd=project, env=small_env, **where)
         servers.append(service_small)
+        service_workers = Server(
+            f"service-{plan.WORKERS}-workers",
+            python,
+            app,
+            cwd=project,
+            env=project_env(DATABASE_URL=main.url),
+            cpus=None,
+            logs=logs,
+            workers=plan.WORKERS,
+        )
+        servers.append(service_workers)
         for server in servers:
             server.wait_until_ready()
         check_same_answers(service, baseline, ids, create_body)
+        check_same_tags([service, textbook, baseline], tag_ids)
         lap("servers")
+
+        log(f"{combination.id}: get tag by id: the service, the textbook app, the baseline")
+        tag_get = ["get", str(ids_tags), "{run}", "tags"]
+        measured = driver.compare(
+            {"service": (service, tag_get), "textbook": (textbook, tag_get), "baseline": (baseline, tag_get)}
+        )
+        single_table: dict[str, Any] = {side: found.summary() for side, found in measured.items()}
+        rps = {side: found.rps for side, found in measured.items()}
+        single_table["ratio"] = round(rps["service"] / rps["baseline"], 3)
+        single_table["textbook_ratio"] = round(rps["textbook"] / rps["baseline"], 3)
+        single_table["over_textbook"] = round(rps["service"] / rps["textbook"], 3)
+        single_table |= statements["get_tag"]
+        log(
+            f"{combination.id}: get tag {rps['service']:.0f} rps, textbook {rps['textbook']:.0f},"
+            f" baseline {rps['baseline']:.0f}; service over textbook {single_table['over_textbook']}"
+        )
 
         log(f"{combination.id}: get, list and create against the baseline")
         page = ["list", "0", str(plan.PAGE)]
@@ -477,7 +533,13 @@ def bench(
                 f" baseline {measured['baseline'].rps:.0f} rps, ratio {found['ratio']}"
             )
 
-        against_baseline("get", ["get", str(ids_main), "{run}"])
+        get = ["get", str(ids_main), "{run}"]
+        against_baseline("get", get)
+        log(f"{combination.id}: get by id with 1 worker and with {plan.WORKERS}")
+        measured = driver.compare(
+            {"1 worker": (service, get), f"{plan.WORKERS} workers": (service_workers, get)}
+        )
+        workers = {name: found.summary() for name, found in measured.items()}
         against_baseline("list", page)
         # Before the create runs add products, so that the far page is of seeded ones too.
         log(f"{combination.id}: scale: list at offset 0 and {plan.FAR_OFFSET}")
@@ -496,7 +558,7 @@ def bench(
 
         log(f"{combination.id}: scale: get-by-id at {plan.SMALL_PRODUCTS} and {plan.LARGE_PRODUCTS} rows")
         seed.grow(main, plan.LARGE_PRODUCTS)
-        rows_large = seed.write_product_ids(main, ids_main)
+        rows_large = seed.write_ids(main, ids_main)
         rows_small = len(ids_small.read_text().split())
         sizes = driver.compare(
             {
@@ -520,6 +582,8 @@ def bench(
         "driver": combination.driver,
         "versions": versions,
         "endpoints": endpoints,
+        "single_table": single_table,
+        "workers": workers,
         "profile": profile,
         "scale": {"list": growth(offsets), "get": growth(sizes)},
         "over_budget": over,
@@ -589,6 +653,7 @@ def main() -> int:
             "page": plan.PAGE,
             "profile_requests": plan.PROFILE_REQUESTS,
             "ratio_goal": plan.RATIO_GOAL,
+            "workers": plan.WORKERS,
         },
         "combinations": [],
     }

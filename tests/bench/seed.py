@@ -184,27 +184,28 @@ def _grow_postgresql(database: Database, products: int) -> None:
         connection.execute("ANALYZE")
 
 
-def product_ids(database: Database) -> list[str]:
-    """Every product id, as the API spells it."""
+def row_ids(database: Database, table: str = "products") -> list[str]:
+    """Every id of `table`, as the API spells it."""
+    query = f"SELECT id FROM {table}"
     if database.is_sqlite:
         connection = sqlite3.connect(database.sqlite_path)
         try:
-            keys = [row[0] for row in connection.execute("SELECT id FROM products")]
+            keys = [row[0] for row in connection.execute(query)]
         finally:
             connection.close()
     else:
         import psycopg
 
         with psycopg.connect(database.url) as connection:
-            keys = [row[0] for row in connection.execute("SELECT id FROM products")]
+            keys = [row[0] for row in connection.execute(query)]
     if database.primary_key == "uuid":
         return [str(uuid.UUID(str(key))) for key in keys]
     return [str(key) for key in keys]
 
 
-def write_product_ids(database: Database, path: Path) -> int:
-    """One id a line, for the load generator's get-by-id requests; returns how many."""
-    keys = product_ids(database)
+def write_ids(database: Database, path: Path, table: str = "products") -> int:
+    """One id of `table` a line, for the load generator's get-by-id requests; returns how many."""
+    keys = row_ids(database, table)
     path.write_text("".join(f"{key}\n" for key in keys))
     return len(keys)
 
