@@ -16,7 +16,10 @@ from nox_support.environment import NOT_NOX_VENV
 from nox_support.records import Timer
 
 PROJECT_NAME = "Catalog Service"
-COPIER = "copier>=9.15"
+COPIER = "copier>=9.19"
+# Every rendered project is grown by one resource, with a link, before its checks: the resource
+# generator's code is checked in every combination, beside the example resources.
+GROWN_RESOURCE = ("--data=resource=suppliers", "--data=belongs_to=categories")
 
 Env = dict[str, str | None]
 
@@ -48,8 +51,9 @@ def rendered(
     *,
     sync: Sequence[str] = (),
 ) -> Iterator[Path]:
-    """Render the combination from ROOT's working tree into a temporary directory and `uv sync` it
-    (with the extra arguments SYNC); yield the project.
+    """Render the combination from ROOT's working tree into a temporary directory, add a resource
+    to it with the resource generator (GROWN_RESOURCE) and `uv sync` it (with the extra arguments
+    SYNC); yield the project.
 
     The directory is deleted afterwards, unless the block failed: then it is kept for inspection.
     """
@@ -63,6 +67,12 @@ def rendered(
                 *("copier", "copy", "--trust", "--vcs-ref=HEAD", "--defaults"),
                 f"--data=project_name={PROJECT_NAME}",
                 *combination.copier_data,
+                str(root),
+                str(project),
+            )
+            session.run(
+                *("copier", "copy", "--trust", "--vcs-ref=HEAD", "--defaults"),
+                *GROWN_RESOURCE,
                 str(root),
                 str(project),
             )
@@ -92,6 +102,9 @@ def check(session: nox.Session, timer: Timer, project: Path, env: Env) -> None:
         with timer.step("migrations"):
             uv("alembic", "upgrade", "head")
             uv("alembic", "check")
+            # One step back, the grown resource's revision, then all the way.
+            uv("alembic", "downgrade", "-1")
+            uv("alembic", "upgrade", "head")
             uv("alembic", "downgrade", "base")
             uv("alembic", "upgrade", "head")
         with timer.step("tests"):
