@@ -13,7 +13,12 @@ renders it from this repository (HEAD plus uncommitted changes, like the tests).
 - `database`, `session_style`, `primary_key`, `soft_delete`, or any other question of
   copier.yml that has choices or is a yes/no: the answer; unnamed questions take their defaults.
 - `vary=<question>`: one content tab per answer of that question, in copier.yml's order
-  (defaults first for yes/no questions), each tab holding that answer's render.
+  (defaults first for yes/no questions), each tab holding that answer's render. A caption
+  above the tabs names what they switch: the file (or `title`), the symbols, the question and
+  the answers the directive fixes, so that tabs right below another code block are not taken
+  for that block's.
+- `open=<answer>`, with `vary`: the tab selected when the page loads (else the first), e.g.
+  `open=true` on the page about `soft_delete`, which should open on what soft delete does.
 - `symbol=Name` or `symbol=Class.method` (several, comma-separated): only those top-level or
   nested definitions (functions, classes, assignments), found with `ast`, with their decorators.
 - `start=REGEX`, optionally `end=REGEX`: only the lines from the first line matching `start`
@@ -52,7 +57,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 PROJECT_NAME = "Catalog Service"
 DIRECTIVE = re.compile(r"^(?P<indent>[ \t]*)<!--\s*generated:(?P<arguments>.*?)-->[ \t]*$")
 FENCE = re.compile(r"^[ \t]*(?P<marker>`{3,}|~{3,})")
-ARGUMENTS = {"file", "vary", "diff", "symbol", "start", "end", "lang", "title"}
+ARGUMENTS = {"file", "vary", "open", "diff", "symbol", "start", "end", "lang", "title"}
 LANGUAGES = {
     ".py": "python",
     ".toml": "toml",
@@ -229,6 +234,8 @@ def render_directive(renders: Renders, text: str) -> str:
         raise DirectiveError("end=... needs start=...")
     if "diff" in arguments and "vary" not in arguments:
         raise DirectiveError("diff=... needs vary=...")
+    if "open" in arguments and ("vary" not in arguments or "diff" in arguments):
+        raise DirectiveError("open=... needs vary=... and no diff=...")
     if "vary" not in arguments:
         text, path = select(renders, renders.combination(answers), arguments)
         return fenced(text, path, arguments)
@@ -239,16 +246,29 @@ def render_directive(renders: Renders, text: str) -> str:
     if question in answers:
         raise DirectiveError(f"vary={question} and {question}=... contradict each other")
     values = renders.choices[question][0]
+    opened = renders.parse_answer(question, arguments["open"]) if "open" in arguments else values[0]
     labels = [f"{question}: {str(v).lower()}" if isinstance(v, bool) else str(v) for v in values]
     variants = [select(renders, renders.combination({**answers, question: v}), arguments) for v in values]
     if "diff" in arguments:
         return diff_block(arguments, labels, [text for text, _ in variants])
-    tabs = []
-    for index, (label, (text, path)) in enumerate(zip(labels, variants, strict=True)):
-        # `===!` starts a new set of tabs, even right after another directive's set.
-        marker = "===!" if index == 0 else "==="
+    tabs = [tabs_caption(question, answers, arguments)]
+    for index, (value, label, (text, path)) in enumerate(zip(values, labels, variants, strict=True)):
+        # `===!` starts a new set of tabs, even right after another directive's set; `+` selects
+        # the tab when the page loads (the first one is selected without it).
+        marker = ("===!" if index == 0 else "===") + ("+" if value == opened and index > 0 else "")
         tabs.append(f'{marker} "{label}"\n\n' + textwrap.indent(fenced(text, path, arguments), "    "))
     return "\n".join(tabs)
+
+
+def tabs_caption(question: str, answers: dict[str, Any], arguments: dict[str, str]) -> str:
+    """The paragraph above a set of tabs: which code the tabs switch, and by which question."""
+    what = f"`{arguments.get('title', arguments['file'])}`"
+    if "symbol" in arguments:
+        what += ": " + ", ".join(f"`{name}`" for name in arguments["symbol"].split(","))
+    fixed = ", ".join(f"`{name}={str(value).lower()}`" for name, value in answers.items())
+    caption = f"{what}, one tab per answer of `{question}`" + (f" (with {fixed})" if fixed else "")
+    # attr_list: the class on the paragraph, which docs/stylesheets/extra.css sets close to its tabs.
+    return f"{caption}:\n{{ .generated-tabs-caption }}\n"
 
 
 def select(renders: Renders, combination: Combination, arguments: dict[str, str]) -> tuple[str, Path]:
