@@ -93,7 +93,7 @@ def test_diff_shows_what_an_answer_changes(renders: ModuleType) -> None:
 
     assert diff.splitlines()[:2] == ["--- int", "+++ uuid"]
     assert "-    id: Mapped[int] = mapped_column(primary_key=True)" in diff
-    assert "+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)" in diff
+    assert "+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid7)" in diff
 
 
 def test_directives_in_fenced_code_are_left_alone(renders: ModuleType) -> None:
