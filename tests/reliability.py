@@ -37,7 +37,6 @@ import contextlib
 import dataclasses
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -100,13 +99,6 @@ class Report:
 # --------------------------------------------------------------------------- the service
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @contextlib.contextmanager
 def served(project: Path, env: dict[str, str], log: Path, *, workers: int) -> Iterator[str]:
     """Run the project's app under uvicorn until the block ends; yield its URL."""
@@ -123,7 +115,7 @@ def serving(
     PID_ONE: as in the image, uvicorn is process 1, of a PID namespace of its own, under
     `unshare`, which the yielded process is (see tests/shutdown.py).
     """
-    port = free_port()
+    port = pooler.free_port()
     package = next(path.name for path in (project / "src").iterdir() if (path / "main.py").exists())
     command = [
         *(shutdown.PID_ONE if pid_one else ()),

@@ -9,18 +9,15 @@ combination comes from the environment, as for the baselines (baseline_common.py
     BENCH_SOFT_DELETE    1 when the project has soft delete (deleted rows are hidden)
 """
 
-import os
 import uuid
 from datetime import datetime
 from typing import Any
 
+from baseline_common import DATABASE_URL, SOFT_DELETE, UUID_KEYS
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import DateTime, Integer, Uuid
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-DATABASE_URL = os.environ["BENCH_DATABASE_URL"]
-UUID_KEYS = os.environ["BENCH_PRIMARY_KEY"] == "uuid"
-SOFT_DELETE = os.environ.get("BENCH_SOFT_DELETE") == "1"
 # Without `from __future__ import annotations`, FastAPI reads this as the path parameter's type.
 Key = uuid.UUID if UUID_KEYS else int
 
