@@ -54,4 +54,7 @@ WARMUP_SECONDS = 1.0  # per side, before each comparison, not counted
 SLICE_SECONDS = 3.0  # one measured run
 SLICES = 2  # per side; the two sides alternate, so a burst of other load hits both
 PROFILE_REQUESTS = 300  # get-by-id requests profiled in-process (slowed some 3 times)
+# ablation.py: get-tag requests a variant makes per round, and the rounds they take turns in.
+ABLATION_REQUESTS = 500
+ABLATION_ROUNDS = 7
 RATIO_GOAL = 0.5  # get-by-id rps of the app over its baseline; profiled below this

@@ -188,6 +188,32 @@ def markdown(results: dict[str, Any]) -> str:
             )
         lines.append("")
 
+    ablated = [c for c in combinations if c.get("ablation")]
+    if ablated:
+        names = ["service", "no middlewares", "one router", "session.get", "textbook"]
+        first = ablated[0]["ablation"]
+        lines += [
+            "### The service's parts, each measured alone",
+            "",
+            f"Get tag by id made in-process to the ASGI app ({first['requests']} requests a round,"
+            f" {first['rounds']} rounds taking turns; the least CPU time per request over the rounds,"
+            " every thread counted): the service, the service with one thing changed, and the textbook"
+            " app. *No middlewares*: without the request id, the access line and the body limit."
+            " *One router*: only the tags router included (FastAPI 0.137 and later scan each included"
+            " router whole, those before the matching one too; fastapi/fastapi#16159 would skip them by"
+            " prefix). *session.get*: `CRUDBase.get` by `Session.get` instead of the select it builds."
+            " Microseconds per request, and over the service's:",
+            "",
+            "| Combination | " + " | ".join(names) + " |",
+            "| --- |" + " ---: |" * len(names),
+        ]
+        for combination in ablated:
+            figures = combination["ablation"]["us_per_request"]
+            service = figures["service"]
+            cells = [f"{figures[name]:,.0f} ({figures[name] / service:.2f})" for name in names]
+            lines.append(f"| {combination['label']} | " + " | ".join(cells) + " |")
+        lines.append("")
+
     lines += ["### How the cost grows with the data", ""]
     for kind, title in (
         ("list", f"List ({method['page']} products) at offset 0 and at offset 9,000, of 10,000 products:"),

@@ -412,6 +412,20 @@ def profile_get(
     return found
 
 
+def ablation(project: Path, database: seed.Database, tag_ids: Path, env: dict[str, str]) -> dict[str, Any]:
+    """The service with one part changed at a time, beside the textbook app (ablation.py)."""
+    output = run(
+        [
+            *("uv", "run", "--no-sync", "--quiet", "python", HERE / "ablation.py", PACKAGE, tag_ids),
+            *(str(plan.ABLATION_REQUESTS), str(plan.ABLATION_ROUNDS)),
+        ],
+        cwd=project,
+        env=env | {"DATABASE_URL": database.url},
+    )
+    found: dict[str, Any] = json.loads(output.splitlines()[-1])
+    return found
+
+
 def bench(
     combination: plan.Combination,
     workdir: Path,
@@ -564,6 +578,8 @@ def bench(
         if endpoints["get"]["ratio"] < plan.RATIO_GOAL:
             log(f"{combination.id}: profiling get-by-id")
             profile = profile_get(combination, project, main, ids_main, out / "profiles")
+        log(f"{combination.id}: the service's parts alone, in-process, beside the textbook app")
+        parts = ablation(project, main, ids_tags, baseline_env)
         lap("profile")
 
         log(f"{combination.id}: scale: get-by-id at {plan.SMALL_PRODUCTS} and {plan.LARGE_PRODUCTS} rows")
@@ -595,6 +611,7 @@ def bench(
         "single_table": single_table,
         "workers": workers,
         "profile": profile,
+        "ablation": parts,
         "scale": {"list": growth(offsets), "cursor": growth(cursors), "get": growth(sizes)},
         "over_budget": over,
         "server_restarts": sum(server.restarts for server in servers),

@@ -1,0 +1,121 @@
+"""What the service does beyond the textbook app, each part measured alone, in-process.
+
+    python ablation.py PACKAGE TAG_IDS_FILE REQUESTS ROUNDS
+
+Runs in a generated project's .venv with DATABASE_URL (the service's database) and the
+BENCH_* variables of the textbook app (baseline_common.py) set. Get tag by id, straight to
+the ASGI app (no uvicorn, no HTTP parsing), REQUESTS requests per round for each variant,
+ROUNDS rounds taking turns, so that other load on the machine hits every variant alike; the
+figure of a variant is its least CPU time (process time, every thread) per request over the
+rounds. The variants, each the service with one thing changed:
+
+- service: as generated;
+- no middlewares: without the request id (asgi-correlation-id), the access line and the body
+  limit;
+- one router: only the tags router included, where the service has all of its resources'
+  (FastAPI >= 0.137 scans each included router whole, those before the matching one too);
+- session.get: `CRUDBase.get` by `Session.get` rather than the select it builds (a process-wide
+  patch, applied only during that variant's turns);
+- textbook: the textbook app (textbook_async.py / textbook_sync.py), for reference.
+
+Prints one JSON line: microseconds per request by variant.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import json
+import random
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from asgi import call
+
+MIDDLEWARES = {"CorrelationIdMiddleware", "AccessLog", "BodyLimit"}
+
+
+def main() -> int:
+    package, ids_file, requests, rounds = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+    app_module = importlib.import_module(f"{package}.app")
+    crud = importlib.import_module(f"{package}.crud")
+    tags_router = importlib.import_module(f"{package}.tags.router").router
+    style = "async" if asyncio.iscoroutinefunction(crud.CRUDBase.get) else "sync"
+    textbook = importlib.import_module(f"textbook_{style}").app
+
+    def service(*, middlewares: bool = True, routers: tuple[Any, ...] | None = None) -> Any:
+        every = app_module.RESOURCE_ROUTERS
+        app_module.RESOURCE_ROUTERS = routers or every
+        try:
+            app = app_module.create_app()
+        finally:
+            app_module.RESOURCE_ROUTERS = every
+        if not middlewares:
+            # Before the first request, which builds the middleware stack from this list.
+            app.user_middleware = [m for m in app.user_middleware if m.cls.__name__ not in MIDDLEWARES]
+        return app
+
+    original_get = crud.CRUDBase.get
+    if style == "async":
+
+        async def get_by_key(self: Any, id: Any, *, for_update: bool = False) -> Any:
+            found = await self.session.get(self.model, id)
+            if found is None:
+                raise crud.NotFoundError(f"{self.label} {id} not found")
+            return found
+    else:
+
+        def get_by_key(self: Any, id: Any, *, for_update: bool = False) -> Any:
+            found = self.session.get(self.model, id)
+            if found is None:
+                raise crud.NotFoundError(f"{self.label} {id} not found")
+            return found
+
+    @contextlib.contextmanager
+    def session_get() -> Iterator[None]:
+        crud.CRUDBase.get = get_by_key
+        try:
+            yield
+        finally:
+            crud.CRUDBase.get = original_get
+
+    plain = service()
+    variants: dict[str, tuple[Any, Callable[[], contextlib.AbstractContextManager[None]]]] = {
+        "service": (plain, contextlib.nullcontext),
+        "no middlewares": (service(middlewares=False), contextlib.nullcontext),
+        "one router": (service(routers=(tags_router,)), contextlib.nullcontext),
+        "session.get": (service(), session_get),
+        "textbook": (textbook, contextlib.nullcontext),
+    }
+    ids = ids_file.read_text().split()
+
+    async def measure() -> dict[str, float]:
+        async def burst(app: Any, count: int) -> None:
+            for _ in range(count):
+                status, _ = await call(app, "GET", f"/api/v1/tags/{random.choice(ids)}", decode=False)
+                if status != 200:
+                    raise RuntimeError(f"get tag answered {status}")
+
+        best = {name: float("inf") for name in variants}
+        for app, patch in variants.values():
+            with patch():
+                await burst(app, max(requests // 4, 50))  # warm-up: pools, caches, compiled statements
+        for _ in range(rounds):
+            for name, (app, patch) in variants.items():
+                with patch():
+                    started = time.process_time()
+                    await burst(app, requests)
+                    best[name] = min(best[name], (time.process_time() - started) / requests * 1e6)
+        return best
+
+    figures = asyncio.run(measure())
+    print(json.dumps({"requests": requests, "rounds": rounds, "us_per_request": figures}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
