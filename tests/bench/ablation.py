@@ -16,6 +16,9 @@ rounds. The variants, each the service with one thing changed:
   (FastAPI >= 0.137 scans each included router whole, those before the matching one too);
 - session.get: `CRUDBase.get` by `Session.get` rather than the select it builds (a process-wide
   patch, applied only during that variant's turns);
+- all three: the three changes above together; what is left between it and the textbook app
+  is the rest of what the service does (ETag, the id's validation, the unit of work's commit,
+  error mapping);
 - textbook: the textbook app (textbook_async.py / textbook_sync.py), for reference.
 
 Prints one JSON line: microseconds per request by variant.
@@ -89,6 +92,7 @@ def main() -> int:
         "no middlewares": (service(middlewares=False), contextlib.nullcontext),
         "one router": (service(routers=(tags_router,)), contextlib.nullcontext),
         "session.get": (service(), session_get),
+        "all three": (service(middlewares=False, routers=(tags_router,)), session_get),
         "textbook": (textbook, contextlib.nullcontext),
     }
     ids = ids_file.read_text().split()
