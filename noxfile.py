@@ -160,13 +160,14 @@ def _reliability_beside(
         except BaseException:
             # SIGINT: reliability.py stops the servers it started on its way out.
             process.send_signal(signal.SIGINT)
+            process.wait()
+            session.log("reliability checks stopped: the project's own checks failed")
             raise
-        finally:
-            status = process.wait()
-            output.seek(0)
-            session.log(f"reliability checks ({' '.join(command[1:3])}):")
-            print(output.read(), end="", flush=True)
-            _log_reliability_row(session, combination)
+        status = process.wait()
+        output.seek(0)
+        session.log(f"reliability checks ({' '.join(command[1:3])}):")
+        print(output.read(), end="", flush=True)
+        _log_reliability_row(session, combination)
         if status != 0:
             session.error(f"the reliability checks failed (exit status {status}): see their output above")
 

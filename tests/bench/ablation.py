@@ -14,11 +14,10 @@ rounds. The variants, each the service with one thing changed:
   limit;
 - one router: only the tags router included, where the service has all of its resources'
   (FastAPI >= 0.137 scans each included router whole, those before the matching one too);
-- session.get: `CRUDBase.get` by `Session.get` rather than the select it builds (a process-wide
-  patch, applied only during that variant's turns);
-- all three: the three changes above together; what is left between it and the textbook app
-  is the rest of what the service does (ETag, the id's validation, the unit of work's commit,
-  error mapping);
+- both: no middlewares and one router; what is left between it and the textbook app is the
+  rest of what the service does (ETag, the id's validation, the unit of work, error mapping);
+- built select: `CRUDBase.get` by a select built for each request, as it was before it used
+  `Session.get` (a process-wide patch, applied only during that variant's turns);
 - textbook: the textbook app (textbook_async.py / textbook_sync.py), for reference.
 
 Prints one JSON line: microseconds per request by variant.
@@ -65,22 +64,22 @@ def main() -> int:
     original_get = crud.CRUDBase.get
     if style == "async":
 
-        async def get_by_key(self: Any, id: Any, *, for_update: bool = False) -> Any:
-            found = await self.session.get(self.model, id)
+        async def get_by_select(self: Any, id: Any, *, for_update: bool = False) -> Any:
+            found = await self.session.scalar(self.select().where(self.model.id == id))
             if found is None:
                 raise crud.NotFoundError(f"{self.label} {id} not found")
             return found
     else:
 
-        def get_by_key(self: Any, id: Any, *, for_update: bool = False) -> Any:
-            found = self.session.get(self.model, id)
+        def get_by_select(self: Any, id: Any, *, for_update: bool = False) -> Any:
+            found = self.session.scalar(self.select().where(self.model.id == id))
             if found is None:
                 raise crud.NotFoundError(f"{self.label} {id} not found")
             return found
 
     @contextlib.contextmanager
-    def session_get() -> Iterator[None]:
-        crud.CRUDBase.get = get_by_key
+    def built_select() -> Iterator[None]:
+        crud.CRUDBase.get = get_by_select
         try:
             yield
         finally:
@@ -91,8 +90,8 @@ def main() -> int:
         "service": (plain, contextlib.nullcontext),
         "no middlewares": (service(middlewares=False), contextlib.nullcontext),
         "one router": (service(routers=(tags_router,)), contextlib.nullcontext),
-        "session.get": (service(), session_get),
-        "all three": (service(middlewares=False, routers=(tags_router,)), session_get),
+        "both": (service(middlewares=False, routers=(tags_router,)), contextlib.nullcontext),
+        "built select": (service(), built_select),
         "textbook": (textbook, contextlib.nullcontext),
     }
     ids = ids_file.read_text().split()

@@ -190,7 +190,7 @@ def markdown(results: dict[str, Any]) -> str:
 
     ablated = [c for c in combinations if c.get("ablation")]
     if ablated:
-        names = ["service", "no middlewares", "one router", "session.get", "all three", "textbook"]
+        names = ["service", "no middlewares", "one router", "both", "built select", "textbook"]
         first = ablated[0]["ablation"]
         lines += [
             "### The service's parts, each measured alone",
