@@ -121,13 +121,14 @@ def template_tests(session: nox.Session) -> None:
         shutil.rmtree(basetemp, ignore_errors=True)  # kept when a test failed, for inspection
 
 
-def _reliability_command(session: nox.Session, project: Path, combination: Combination) -> list[str]:
-    """tests/reliability.py against the project served by uvicorn: fuzzing, races, pooler, outage,
-    shutdown (psycopg holds the locks the shutdown check needs). Installs what it runs on."""
+def _reliability_arguments(session: nox.Session, project: Path, combination: Combination) -> list[str]:
+    """What the session's python runs: tests/reliability.py against the project served by
+    uvicorn (fuzzing, races, pooler, outage, shutdown; psycopg holds the locks the shutdown check
+    needs). Installs what it runs on."""
     session.install("schemathesis", "httpx", "psycopg[binary]")
     _install_support(session)
     return [
-        *("python", str(ROOT / "tests" / "reliability.py"), str(project)),
+        *(str(ROOT / "tests" / "reliability.py"), str(project)),
         f"--combination={combination.id}",
         f"--report-dir={RECORDS / records.RELIABILITY}",
         f"--max-examples={FUZZ_EXAMPLES}",
@@ -144,7 +145,8 @@ def _log_reliability_row(session: nox.Session, combination: Combination) -> None
 def _check_reliability(session: nox.Session, project: Path, combination: Combination) -> None:
     """The reliability checks, in the foreground."""
     try:
-        session.run(*_reliability_command(session, project, combination), env=projects.NOT_NOX_VENV)
+        arguments = _reliability_arguments(session, project, combination)
+        session.run("python", *arguments, env=projects.NOT_NOX_VENV)
     finally:
         _log_reliability_row(session, combination)
 
@@ -160,8 +162,7 @@ def _reliability_beside(
     of its own (its own PostgreSQL server, which it stops and starts; or its own SQLite file).
     Side by side the two keep both cores busy, where one after the other they kept one.
     """
-    command = _reliability_command(session, project, combination)
-    command[0] = str(Path(session.bin) / "python")
+    command = [str(Path(session.bin) / "python"), *_reliability_arguments(session, project, combination)]
     env = {k: v for k, v in os.environ.items() if k not in projects.NOT_NOX_VENV}
     with tempfile.TemporaryFile("w+") as output, timer.step("reliability"):
         process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)

@@ -29,13 +29,16 @@ class Combination(combinations.Combination):
 COMBINATIONS = [Combination(**combination.answers) for combination in combinations.COMBINATIONS]
 
 
-def render(dst: Path, data: dict[str, Any], *, pretend: bool = False) -> copier.Worker:
-    """Render the working tree of this repository (uncommitted changes included) into dst."""
+def render(
+    dst: Path, data: dict[str, Any], *, pretend: bool = False, template: str | Path = REPO_ROOT
+) -> copier.Worker:
+    """Render the working tree of TEMPLATE, by default this repository (uncommitted changes
+    included), into dst."""
     with warnings.catch_warnings():
         # "Dirty template changes included automatically" is expected while developing.
         warnings.simplefilter("ignore")
         return copier.run_copy(
-            src_path=str(REPO_ROOT),
+            src_path=str(template),
             dst_path=str(dst),
             data=data,
             defaults=True,

@@ -22,7 +22,7 @@ from typing import Any
 import copier
 import pytest
 import yaml
-from conftest import Combination
+from conftest import Combination, render
 from test_render import FORBIDDEN, leftover_jinja
 from test_update import (  # the update tests' machinery: template clone, copier, uv, git
     DB_SCRIPT,
@@ -58,17 +58,7 @@ REGISTRATIONS = {f"src/{PACKAGE}/app.py", f"src/{PACKAGE}/all_models.py"}
 
 def add_resource(project: Path, template: str | Path = REPO_ROOT, **data: Any) -> None:
     """The command of the docs, `copier copy --trust --defaults --data ... TEMPLATE .`."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # "dirty template changes included"
-        copier.run_copy(
-            src_path=str(template),
-            dst_path=str(project),
-            data=data,
-            defaults=True,
-            vcs_ref="HEAD",
-            quiet=True,
-            unsafe=True,
-        )
+    render(project, data, template=template)
 
 
 def changed_files(before: dict[str, bytes], after: dict[str, bytes]) -> set[str]:
