@@ -349,7 +349,7 @@ def make_v1_1_0(template: Path) -> None:
     pyproject = template / "template" / "pyproject.toml.jinja"
     replace_once(pyproject, '"uvicorn[standard]>=0.32"', '"uvicorn[standard]>=0.34"')
     replace_once(
-        template / "template" / ".env.example.jinja", "DATABASE_POOL_SIZE=5\n", "DATABASE_POOL_SIZE=10\n"
+        template / "template" / ".env.example.jinja", "DATABASE_POOL_SIZE=10\n", "DATABASE_POOL_SIZE=12\n"
     )
     release(template, "v1.1.0", "Template v1.1.0: trims product names")
 

@@ -298,7 +298,7 @@ def edit_as_user(project: Path) -> None:
         "    app.include_router(health_router)\n",
         "    app.include_router(health_router)\n" + USER_INCLUDE,
     )
-    replace_once(project / ".env.example", "DATABASE_POOL_SIZE=5\n", "DATABASE_POOL_SIZE=20\n")
+    replace_once(project / ".env.example", "DATABASE_POOL_SIZE=10\n", "DATABASE_POOL_SIZE=20\n")
     (project / "tests" / "test_version.py").write_text(USER_TEST, encoding="utf-8")
     (project / "docs").mkdir()
     (project / "docs" / "runbook.md").write_text(USER_RUNBOOK, encoding="utf-8")
@@ -375,7 +375,7 @@ def make_v1_1_0(template: Path) -> None:
     """A newer template: changed lines (one where the user edited too), a new file, a removed
     file, and the question author_email renamed author_mail with its answers migration."""
     replace_once(
-        template / "template" / ".env.example.jinja", "DATABASE_POOL_SIZE=5\n", "DATABASE_POOL_SIZE=10\n"
+        template / "template" / ".env.example.jinja", "DATABASE_POOL_SIZE=10\n", "DATABASE_POOL_SIZE=12\n"
     )
     main = template / "template" / "src" / "{{ package_name }}" / "main.py.jinja"
     first, rest = main.read_text(encoding="utf-8").split("\n", 1)
@@ -462,7 +462,7 @@ def test_update_to_newer_template_keeps_user_edits(tmp_path: Path) -> None:
     assert [hit.split(":", 1)[0] for hit in conflict_lines(project)] == [".env.example"] * 3
     env_example = (project / ".env.example").read_text(encoding="utf-8")
     assert "DATABASE_POOL_SIZE=20\n" in env_example
-    assert "DATABASE_POOL_SIZE=10\n" in env_example
+    assert "DATABASE_POOL_SIZE=12\n" in env_example
     assert git(project, "diff", "--name-only", "--diff-filter=U").split() == [".env.example"]
     assert_conflict_hook_refuses(project, project / ".env.example", project / "src" / PACKAGE / "main.py")
 

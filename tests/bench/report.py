@@ -145,6 +145,28 @@ def markdown(results: dict[str, Any]) -> str:
                 + f" | {found['ratio']:.2f} | {found['textbook_ratio']:.2f} | {over} | {cpu} | {trips} |"
             )
         lines += ["", "A service not ahead of the textbook app (service / textbook 1 or less) is bold.", ""]
+        with_pool = [c for c in with_textbook if "default pool" in c["single_table"]]
+        if with_pool:
+            lines += [
+                "The same read from the service with SQLAlchemy's default pool (5 connections kept,"
+                " 10 more under load; the template's before it kept 10 and allowed 5 more), in the same"
+                " comparison. With more requests at a time than the pool keeps, each connection beyond"
+                " it is closed as soon as it is back and another opened for the next burst.",
+                "",
+                "| Combination | service rps | default pool rps | service / default pool"
+                " | server CPU ms per request (service / default pool) |",
+                "| --- | ---: | ---: | ---: | ---: |",
+            ]
+            for combination in with_pool:
+                found = combination["single_table"]
+                sides = [found["service"], found["default pool"]]
+                cpu = " / ".join(f"{side['server_cpu_ms_per_request']:.2f}" for side in sides)
+                lines.append(
+                    f"| {combination['label']} | "
+                    + " | ".join(_number(side["rps"]) for side in sides)
+                    + f" | {found['over_default_pool']:.2f} | {cpu} |"
+                )
+            lines.append("")
 
     with_workers = [c for c in combinations if c.get("workers")]
     if with_workers:

@@ -494,6 +494,9 @@ def bench(
             "baseline", python, f"baseline_{combination.driver}:app", cwd=logs, env=baseline_env, **where
         )
         servers.append(baseline)
+        default_pool_env = project_env(DATABASE_URL=main.url, **plan.DEFAULT_POOL)
+        default_pool = Server("service-default-pool", python, app, cwd=project, env=default_pool_env, **where)
+        servers.append(default_pool)
         textbook_app = f"textbook_{combination.session_style}:app"
         textbook = Server("textbook", python, textbook_app, cwd=logs, env=baseline_env, **where)
         servers.append(textbook)
@@ -520,17 +523,24 @@ def bench(
         log(f"{combination.id}: get tag by id: the service, the textbook app, the baseline")
         tag_get = ["get", str(ids_tags), "{run}", "tags"]
         measured = driver.compare(
-            {"service": (service, tag_get), "textbook": (textbook, tag_get), "baseline": (baseline, tag_get)}
+            {
+                "service": (service, tag_get),
+                "default pool": (default_pool, tag_get),
+                "textbook": (textbook, tag_get),
+                "baseline": (baseline, tag_get),
+            }
         )
         single_table: dict[str, Any] = {side: found.summary() for side, found in measured.items()}
         rps = {side: found.rps for side, found in measured.items()}
         single_table["ratio"] = round(rps["service"] / rps["baseline"], 3)
         single_table["textbook_ratio"] = round(rps["textbook"] / rps["baseline"], 3)
         single_table["over_textbook"] = round(rps["service"] / rps["textbook"], 3)
+        single_table["over_default_pool"] = round(rps["service"] / rps["default pool"], 3)
         single_table |= statements["get_tag"]
         log(
             f"{combination.id}: get tag {rps['service']:.0f} rps, textbook {rps['textbook']:.0f},"
-            f" baseline {rps['baseline']:.0f}; service over textbook {single_table['over_textbook']}"
+            f" baseline {rps['baseline']:.0f}; service over textbook {single_table['over_textbook']};"
+            f" with the default pool {rps['default pool']:.0f}"
         )
 
         log(f"{combination.id}: get, list and create against the baseline")
