@@ -148,10 +148,11 @@ def markdown(results: dict[str, Any]) -> str:
         with_pool = [c for c in with_textbook if "default pool" in c["single_table"]]
         if with_pool:
             lines += [
-                "The same read from the service with SQLAlchemy's default pool (5 connections kept,"
-                " 10 more under load; the template's before it kept 10 and allowed 5 more), in the same"
-                " comparison. With more requests at a time than the pool keeps, each connection beyond"
-                " it is closed as soon as it is back and another opened for the next burst.",
+                "The same read, in the same comparison, from the service with SQLAlchemy's default pool"
+                " (5 connections kept and up to 10 more under load), which the template had before its"
+                f" own (10 kept, 5 more). Under the load generator's {generator['connections']}"
+                " connections the default pool closes each connection beyond its 5 as soon as it is"
+                " back, and opens another for the next burst.",
                 "",
                 "| Combination | service rps | default pool rps | service / default pool"
                 " | server CPU ms per request (service / default pool) |",
