@@ -114,8 +114,7 @@ def template_tests(session: nox.Session) -> None:
         # above it to others, and every pytest that starts (the other worker's project tests)
         # closes that one again (mode 0700), which left a running server unable to stop.
         basetemp = Path(tempfile.mkdtemp(prefix="template-tests-"))
-        # The ten slowest, printed: where the session's minutes go (a grown project's update
-        # and its checks take 40-65 s each).
+        # The ten slowest, printed: where the session's minutes go.
         session.run(
             *("pytest", "tests/", "--numprocesses=2", "--dist=worksteal", f"--basetemp={basetemp}"),
             "--durations=10",

@@ -49,8 +49,8 @@ FAR_OFFSET = 9_000  # list at offset 0 against offset 9 000
 PAGE = 50  # list limit
 
 WORKERS = 2  # uvicorn workers of the service measured beside its one-worker self
-# SQLAlchemy's default pool, the template's until it kept 10 and allowed 5 more: the single-table
-# read is measured on it too, beside the service as generated.
+# SQLAlchemy's default pool, the template's before its own: the single-table read is measured on
+# it too, beside the service as generated.
 DEFAULT_POOL = {"DATABASE_POOL_SIZE": "5", "DATABASE_MAX_OVERFLOW": "10"}
 CONNECTIONS = 8  # concurrent connections of the load generator
 WARMUP_SECONDS = 1.0  # per side, before each comparison, not counted

@@ -150,7 +150,7 @@ def markdown(results: dict[str, Any]) -> str:
             lines += [
                 "The same read, in the same comparison, from the service with SQLAlchemy's default pool"
                 " (5 connections kept and up to 10 more under load), which the template had before its"
-                f" own (10 kept, 5 more). Under the load generator's {generator['connections']}"
+                f" own (see the project's `config.py`). Under the load generator's {generator['connections']}"
                 " connections the default pool closes each connection beyond its 5 as soon as it is"
                 " back, and opens another for the next burst.",
                 "",
