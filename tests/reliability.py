@@ -99,42 +99,18 @@ class Report:
 # --------------------------------------------------------------------------- the service
 
 
-@dataclasses.dataclass
-class Service:
-    """The project's app under uvicorn: its URL, its process (uvicorn, or `unshare` around it)
-    and the log of its output."""
-
-    url: str
-    process: subprocess.Popen[bytes]
-    log: Path
-
-    def ready(self) -> str:
-        """Wait until /health answers 200; the URL."""
-        deadline = time.monotonic() + 60
-        while True:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"uvicorn exited ({self.process.returncode}):\n{self.log.read_text()}")
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{self.url}/health", timeout=REQUEST_TIMEOUT).status_code == 200:
-                    return self.url
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"the service did not become healthy:\n{self.log.read_text()}")
-            time.sleep(0.1)
-
-
 @contextlib.contextmanager
 def served(project: Path, env: dict[str, str], log: Path, *, workers: int) -> Iterator[str]:
-    """Run the project's app under uvicorn until the block ends; yield its URL once it answers."""
-    with started(project, env, log, workers=workers) as service:
-        yield service.ready()
+    """Run the project's app under uvicorn until the block ends; yield its URL."""
+    with serving(project, env, log, workers=workers) as (url, _):
+        yield url
 
 
 @contextlib.contextmanager
-def started(
+def serving(
     project: Path, env: dict[str, str], log: Path, *, workers: int, pid_one: bool = False
-) -> Iterator[Service]:
-    """Start the project's app under uvicorn and stop it when the block ends; yield it at once,
-    before it answers (`Service.ready` waits): it may start while other checks run.
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """Run the project's app under uvicorn until the block ends; yield its URL and process.
 
     PID_ONE: as in the image, uvicorn is process 1, of a PID namespace of its own, under
     `unshare`, which the yielded process is (see tests/shutdown.py).
@@ -154,8 +130,19 @@ def started(
     ]
     with log.open("w") as output:
         process = subprocess.Popen(command, cwd=project, env=env, stdout=output, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
     try:
-        yield Service(f"http://127.0.0.1:{port}", process, log)
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"uvicorn exited ({process.returncode}):\n{log.read_text()}")
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{url}/health", timeout=REQUEST_TIMEOUT).status_code == 200:
+                    break
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the service did not become healthy:\n{log.read_text()}")
+            time.sleep(0.1)
+        yield url, process
     finally:
         process.terminate()
         try:
@@ -463,18 +450,16 @@ def run(args: argparse.Namespace, report: Report, work: Path) -> None:
         # time is met by the threads of one process.
         workers = POSTGRES_WORKERS if server is not None else 1
         url = stack.enter_context(served(args.project, env, work / "uvicorn.log", workers=workers))
-        # The shutdown check's own uvicorn, which it stops, starts now: its workers import the
-        # service while the checks below run and wait. Nothing asks it anything before
-        # `ready()`, after the outage, so it holds no connection from before the outage.
-        log = work / "uvicorn-shutdown.log"
-        last = stack.enter_context(started(args.project, env, log, workers=workers, pid_one=True))
 
         fuzz(url, report, work, max_examples=args.max_examples, seed=args.seed)
         asyncio.run(races(url, report, soft_delete=args.soft_delete))
         if server is not None:
             pooled_through(args.project, env, work, report, database_url, direct=url)
             asyncio.run(outage(url, report, server))
-        figures = asyncio.run(shutdown.sigterm_in_flight(last.ready(), last.process, database_url, report))
+        # Last: the service it stops is one of its own.
+        log = work / "uvicorn-shutdown.log"
+        with serving(args.project, env, log, workers=workers, pid_one=True) as (url, process):
+            figures = asyncio.run(shutdown.sigterm_in_flight(url, process, database_url, report))
         report.shutdown_in_flight = figures["in_flight"]
         report.shutdown_answered = figures["answered"]
         report.shutdown_exit_status = figures["exit_status"]
