@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
 import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import nox
 
@@ -23,6 +25,18 @@ RUN_STARTED = time.time()
 GENERATED_STEPS = ("database", "render", "install", "lint", "typecheck", "migrations", "tests", "reliability")
 MATRIX = "matrix"  # DIRECTORY/matrix/<session>.json -> DIRECTORY/matrix.md
 RELIABILITY = "reliability"  # DIRECTORY/reliability/<combination>.json -> DIRECTORY/reliability.md
+
+
+def machine_cpu_seconds() -> float | None:
+    """The CPU time this machine's processes have used since it booted, all of them (user, nice,
+    system, irq, softirq in /proc/stat: the PostgreSQL servers a session starts too); None
+    without /proc/stat."""
+    try:
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:8]
+    except OSError:
+        return None
+    user, nice, system, _idle, _iowait, irq, softirq = map(int, fields)
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
 
 
 def slug(session_name: str) -> str:
@@ -40,6 +54,7 @@ class Timer:
         self.session = session
         self.directory = directory
         self.started = time.perf_counter()
+        self.cpu_started = machine_cpu_seconds()
         self.times: dict[str, float] = {}
 
     @contextlib.contextmanager
@@ -55,11 +70,19 @@ class Timer:
     def finish(self) -> None:
         """Log the summary; write this session's record and the matrix table."""
         total = time.perf_counter() - self.started
+        cpu_now = machine_cpu_seconds()
+        cpu = None if cpu_now is None or self.cpu_started is None else cpu_now - self.cpu_started
         steps = "".join(f"{name} {elapsed:.1f}s, " for name, elapsed in self.times.items())
-        self.session.log(f"timings: {steps}total {total:.1f}s")
+        self.session.log(f"timings: {steps}total {total:.1f}s, machine CPU {_seconds(cpu)}")
         records = self.directory / MATRIX
         records.mkdir(parents=True, exist_ok=True)
-        record = {"session": self.session.name, "steps": self.times, "total": total}
+        record = {
+            "session": self.session.name,
+            "steps": self.times,
+            "total": total,
+            "cpu": cpu,
+            "cores": os.cpu_count(),
+        }
         (records / f"{slug(self.session.name)}.json").write_text(json.dumps(record, indent=2) + "\n")
         write_matrix_report(self.directory)
 
@@ -80,22 +103,28 @@ def write_matrix_report(directory: Path) -> Path:
     generated = [r for r in records if r["session"].startswith("generated(")]
     others = [r for r in records if not r["session"].startswith("generated(")]
     lines = [
-        "| Session | " + " | ".join(GENERATED_STEPS) + " | total |",
-        "| --- |" + " ---: |" * (len(GENERATED_STEPS) + 1),
+        "| Session | " + " | ".join(GENERATED_STEPS) + " | total | machine CPU |",
+        "| --- |" + " ---: |" * (len(GENERATED_STEPS) + 2),
     ]
     for record in generated:
         cells = [
             f"{record['steps'][step]:.1f}" if step in record["steps"] else "-" for step in GENERATED_STEPS
         ]
-        lines.append(f"| `{record['session']}` | " + " | ".join(cells) + f" | {record['total']:.1f} |")
+        lines.append(
+            f"| `{record['session']}` | " + " | ".join(cells) + f" | {record['total']:.1f} | {_cpu(record)} |"
+        )
     if generated:
         mean = [
             sum(r["steps"].get(step, 0.0) for r in generated) / len(generated) for step in GENERATED_STEPS
         ]
         mean_total = sum(r["total"] for r in generated) / len(generated)
-        lines.append("| **mean** | " + " | ".join(f"{m:.1f}" for m in mean) + f" | **{mean_total:.1f}** |")
-    lines += ["", "| Session | total |", "| --- | ---: |"]
-    lines += [f"| `{record['session']}` | {record['total']:.1f} |" for record in others]
+        mean_cpu = _cpu_sum(generated)
+        cpu_cell = "-" if mean_cpu is None else f"{mean_cpu / len(generated):.1f}"
+        lines.append(
+            "| **mean** | " + " | ".join(f"{m:.1f}" for m in mean) + f" | **{mean_total:.1f}** | {cpu_cell} |"
+        )
+    lines += ["", "| Session | total | machine CPU |", "| --- | ---: | ---: |"]
+    lines += [f"| `{record['session']}` | {record['total']:.1f} | {_cpu(record)} |" for record in others]
     everything = sum(record["total"] for record in records)
     lines += [
         "",
@@ -105,9 +134,31 @@ def write_matrix_report(directory: Path) -> Path:
         "In a `generated` session the reliability checks run beside lint, typecheck, migrations and"
         " tests (one core each): its total is less than the sum of its steps.",
     ]
+    cpu = _cpu_sum(records)
+    cores = max((r.get("cores") or 0 for r in records), default=0)
+    if cpu is not None and cores:
+        lines += [
+            "",
+            "Machine CPU: the CPU seconds all of the machine's processes used while the session ran"
+            " (from /proc/stat: the PostgreSQL servers, PgBouncer and uvicorn included). Divided by the"
+            " cores, it is the least time the work could take on this machine, however it was"
+            f" scheduled: here {cpu:.0f} s of CPU on {cores} cores, at least **{cpu / cores:.0f} s**"
+            f" ({cpu / cores / 60:.1f} min) for these {len(records)} sessions.",
+        ]
     report = directory / f"{MATRIX}.md"
     report.write_text("\n".join(lines) + "\n")
     return report
+
+
+def _cpu(record: dict[str, Any]) -> str:
+    cpu = record.get("cpu")
+    return "-" if cpu is None else f"{cpu:.1f}"
+
+
+def _cpu_sum(records: list[dict[str, Any]]) -> float | None:
+    """The records' machine CPU seconds added up; None when one has none (an older record)."""
+    values = [r.get("cpu") for r in records]
+    return None if not values or any(v is None for v in values) else sum(values)
 
 
 def _seconds(value: float | None) -> str:
