@@ -7,7 +7,8 @@ BENCH_SOFT_DELETE, for the textbook app). Statements are counted the way the pro
 tests/test_query_budget.py counts them (SQLAlchemy's `before_cursor_execute`); the pool's
 pre-ping checks, which that event does not see, are counted apart. On PostgreSQL the app talks
 to the database through relay.py, which counts round trips: statements, pre-pings, BEGIN and
-COMMIT alike; for get tag by id the textbook app's are counted too. Prints one JSON line.
+COMMIT alike; for get tag by id the textbook app's are counted too. For get tag by id, both
+apps' trips to another thread and back are counted as well (`ThreadTrips`). Prints one JSON line.
 """
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ import importlib
 import json
 import os
 import sys
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
+import anyio.to_thread
 from asgi import call
 from relay import Relay
 from sqlalchemy import event
@@ -42,6 +45,35 @@ def through(url: str, relay: Relay) -> str:
     netloc = f"{credentials}@127.0.0.1:{relay.port}" if credentials else f"127.0.0.1:{relay.port}"
     query = "&".join(item for item in parts.query.split("&") if item and not item.startswith("host="))
     return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+
+
+class ThreadTrips:
+    """Counts the trips a request makes to another thread and back, each a handoff that costs CPU
+    on both sides: a sync project's routes, dependencies and response validation in the
+    threadpool (anyio), and aiosqlite's calls, each made in its connection's own thread."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        run_sync = anyio.to_thread.run_sync
+
+        async def counted_run_sync(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+            self.count += 1
+            return await run_sync(function, *args, **kwargs)
+
+        anyio.to_thread.run_sync = counted_run_sync  # looked up at each call, by Starlette too
+        try:
+            import aiosqlite.core
+        except ImportError:
+            return
+        execute = aiosqlite.core.Connection._execute
+
+        async def counted_execute(
+            connection: Any, function: Callable[..., Any], *args: Any, **kwargs: Any
+        ) -> Any:
+            self.count += 1
+            return await execute(connection, function, *args, **kwargs)
+
+        aiosqlite.core.Connection._execute = counted_execute  # type: ignore[method-assign]
 
 
 async def main(package: str, product_id: str, tag_id: str, create_body: dict[str, Any]) -> dict[str, Any]:
@@ -71,6 +103,7 @@ async def main(package: str, product_id: str, tag_id: str, create_body: dict[str
 
     dialect.do_ping = counted_ping
     event.listen(sync_engine, "before_cursor_execute", record)
+    thread_trips = ThreadTrips()
 
     requests = {
         "get": ("GET", f"/api/v1/products/{product_id}", None),
@@ -84,6 +117,7 @@ async def main(package: str, product_id: str, tag_id: str, create_body: dict[str
             statements.clear()
             pings = 0
             trips = relay.round_trips if relay else 0
+            thread_trips.count = 0
             if body is not None:
                 body = {**body, "name": f"{body['name']} {attempt}"}
             status, _ = await call(app, method, target, body)
@@ -93,18 +127,20 @@ async def main(package: str, product_id: str, tag_id: str, create_body: dict[str
             "statements": len(statements),
             "pings": pings,
             "round_trips": relay.round_trips - trips if relay else None,
+            "thread_trips": thread_trips.count,
             "sql": statements,
         }
-    if relay:
-        style = "async" if hasattr(engine, "sync_engine") else "sync"
-        textbook = importlib.import_module(f"textbook_{style}")
-        for _ in range(2):
-            trips = relay.round_trips
-            status, _ = await call(textbook.app, "GET", f"/api/v1/tags/{tag_id}")
-            if status != 200:
-                raise SystemExit(f"the textbook app's GET /api/v1/tags/{tag_id} answered {status}")
-        counts["get_tag"]["textbook_round_trips"] = relay.round_trips - trips
-        await textbook.engine.dispose() if style == "async" else textbook.engine.dispose()
+    style = "async" if hasattr(engine, "sync_engine") else "sync"
+    textbook = importlib.import_module(f"textbook_{style}")
+    for _ in range(2):
+        trips = relay.round_trips if relay else 0
+        thread_trips.count = 0
+        status, _ = await call(textbook.app, "GET", f"/api/v1/tags/{tag_id}")
+        if status != 200:
+            raise SystemExit(f"the textbook app's GET /api/v1/tags/{tag_id} answered {status}")
+    counts["get_tag"]["textbook_round_trips"] = relay.round_trips - trips if relay else None
+    counts["get_tag"]["textbook_thread_trips"] = thread_trips.count
+    await textbook.engine.dispose() if style == "async" else textbook.engine.dispose()
     await engine.dispose() if hasattr(engine, "sync_engine") else engine.dispose()
     if relay:
         await relay.close()

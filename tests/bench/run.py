@@ -366,11 +366,12 @@ def count_statements(
     ids: tuple[str, str],
     create_body: dict[str, Any],
 ) -> dict[str, dict[str, Any]]:
-    """Statements, pre-pings and (PostgreSQL) round trips per endpoint, with the budget the
-    project's tests assert; `ids` are a product's and a tag's."""
+    """Statements, pre-pings, (PostgreSQL) round trips and trips to a thread per endpoint, with
+    the budget the project's tests assert; `ids` are a product's and a tag's."""
     budget = read_budget(project)
     env = project_env(
         DATABASE_URL=database.url,
+        BENCH_DATABASE_URL=database.url,  # the textbook app's (query_count.py counts its trips too)
         BENCH_PRIMARY_KEY=combination.primary_key,
         BENCH_SOFT_DELETE=str(int(combination.soft_delete)),
     )
