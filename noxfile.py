@@ -226,7 +226,7 @@ def floors(session: nox.Session, combination: Combination) -> None:
         sync = ("--python", PYTHON, "--resolution", "lowest-direct")
         with projects.rendered(session, timer, ROOT, combination, sync=sync) as project:
             projects.log_versions(session, project, VERSIONS_LOGGED)
-            projects.check(session, timer, project, env)
+            projects.check(session, timer, project, env, static_beside=True)
 
 
 @nox.session(python=PYTHON)
@@ -238,7 +238,7 @@ def newest_python(session: nox.Session, combination: Combination) -> None:
         env = projects.project_env(session, timer, combination, mypy_cache="mypy-newest")
         with projects.rendered(session, timer, ROOT, combination, sync=("--python", python)) as project:
             projects.log_versions(session, project, VERSIONS_LOGGED)
-            projects.check(session, timer, project, env)
+            projects.check(session, timer, project, env, static_beside=True)
 
 
 @nox.session(python=PYTHON, default=False)
