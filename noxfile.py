@@ -223,10 +223,15 @@ def floors(session: nox.Session, combination: Combination) -> None:
     """
     with records.timed(session, RECORDS) as timer:
         env = projects.project_env(session, timer, combination, mypy_cache="mypy-floors")
+        # `uv run` re-resolves a lockfile made in another resolution mode and syncs the .venv to
+        # the result: the project's commands keep its floors only in the same mode.
+        env["UV_RESOLUTION"] = "lowest-direct"
         sync = ("--python", PYTHON, "--resolution", "lowest-direct")
         with projects.rendered(session, timer, ROOT, combination, sync=sync) as project:
-            projects.log_versions(session, project, VERSIONS_LOGGED)
+            floors = projects.log_versions(session, project, VERSIONS_LOGGED)
             projects.check(session, timer, project, env, static_beside=True)
+            if projects.log_versions(session, project, VERSIONS_LOGGED) != floors:
+                session.error("the checks did not run on the floors: the versions above changed meanwhile")
 
 
 @nox.session(python=PYTHON)

@@ -159,8 +159,8 @@ def static_checks_beside(session: nox.Session, timer: Timer, project: Path, env:
             session.error(f"lint or typecheck failed (exit status {status}): see their output above")
 
 
-def log_versions(session: nox.Session, project: Path, packages: Sequence[str]) -> None:
-    """Log the Python and the versions of PACKAGES installed in the project's .venv."""
+def log_versions(session: nox.Session, project: Path, packages: Sequence[str]) -> str:
+    """Log the Python and the versions of PACKAGES installed in the project's .venv; return them."""
     code = (
         "import importlib.metadata as m, platform, sys\n"
         "print('python', platform.python_version())\n"
@@ -169,6 +169,11 @@ def log_versions(session: nox.Session, project: Path, packages: Sequence[str]) -
         "    except m.PackageNotFoundError: pass\n"
     )
     with session.chdir(project):
-        session.run(
-            *("uv", "run", "--no-sync", "python", "-c", code, *packages), external=True, env=NOT_NOX_VENV
+        versions = session.run(
+            *("uv", "run", "--no-sync", "python", "-c", code, *packages),
+            external=True,
+            env=NOT_NOX_VENV,
+            silent=True,
         )
+    print(versions, end="", flush=True)
+    return str(versions)
