@@ -229,7 +229,7 @@ def floors(session: nox.Session, combination: Combination) -> None:
         sync = ("--python", PYTHON, "--resolution", "lowest-direct")
         with projects.rendered(session, timer, ROOT, combination, sync=sync) as project:
             floors = projects.log_versions(session, project, VERSIONS_LOGGED)
-            projects.check(session, timer, project, env, static_beside=True)
+            projects.check(session, timer, project, env)
             if projects.log_versions(session, project, VERSIONS_LOGGED) != floors:
                 session.error("the checks did not run on the floors: the versions above changed meanwhile")
 
@@ -243,7 +243,7 @@ def newest_python(session: nox.Session, combination: Combination) -> None:
         env = projects.project_env(session, timer, combination, mypy_cache="mypy-newest")
         with projects.rendered(session, timer, ROOT, combination, sync=("--python", python)) as project:
             projects.log_versions(session, project, VERSIONS_LOGGED)
-            projects.check(session, timer, project, env, static_beside=True)
+            projects.check(session, timer, project, env)
 
 
 @nox.session(python=PYTHON, default=False)

@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-import os
-import shlex
 import shutil
-import signal
-import subprocess
 import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -92,71 +88,22 @@ def rendered(
             session.log(f"generated project kept for inspection: {project}")
 
 
-# Lint and types: what needs neither the database nor the tests' results.
-STATIC_CHECKS = (("ruff", "check"), ("ruff", "format", "--check"), ("mypy",))
-
-
-def check(
-    session: nox.Session, timer: Timer, project: Path, env: Env, *, static_beside: bool = False
-) -> None:
-    """The generated project's own checks: lint, types, migrations both ways, its tests.
-
-    With `static_beside`, lint and types run in a process of their own while the migrations and
-    the tests run (`static_checks_beside`): for sessions that run nothing else beside these
-    checks (floors, newest_python), whose tests would otherwise leave one of two cores idle.
-    """
+def check(session: nox.Session, timer: Timer, project: Path, env: Env) -> None:
+    """The generated project's own checks: lint, types, migrations both ways, its tests."""
 
     def uv(*args: str) -> None:
         session.run("uv", "run", *args, external=True, env=env)
 
     with session.chdir(project):
-        if static_beside:
-            with static_checks_beside(session, timer, project, env):
-                with timer.step("migrations"):
-                    uv("python", str(ALEMBIC_ROUND_TRIP))
-                with timer.step("tests"):
-                    uv("pytest")
-            return
-        lint, lint_format, typecheck = STATIC_CHECKS
         with timer.step("lint"):
-            uv(*lint)
-            uv(*lint_format)
+            uv("ruff", "check")
+            uv("ruff", "format", "--check")
         with timer.step("typecheck"):
-            uv(*typecheck)
+            uv("mypy")
         with timer.step("migrations"):
             uv("python", str(ALEMBIC_ROUND_TRIP))
         with timer.step("tests"):
             uv("pytest")
-
-
-@contextlib.contextmanager
-def static_checks_beside(session: nox.Session, timer: Timer, project: Path, env: Env) -> Iterator[None]:
-    """STATIC_CHECKS, one after another in a shell of their own while the block runs; their
-    output is logged when both are done, and a failure of either fails the session."""
-    environ = {key: value for key, value in os.environ.items() if env.get(key, value) is not None}
-    environ |= {key: value for key, value in env.items() if value is not None}
-    command = " && ".join(shlex.join(("uv", "run", *args)) for args in STATIC_CHECKS)
-    with tempfile.TemporaryFile("w+") as output, timer.step("lint and typecheck (beside)"):
-        process = subprocess.Popen(
-            ["sh", "-c", f"set -x; {command}"],
-            cwd=project,
-            env=environ,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # a group of its own, stopped whole if the block fails
-        )
-        try:
-            yield
-        except BaseException:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-            raise
-        status = process.wait()
-        output.seek(0)
-        session.log("lint and typecheck, run beside the migrations and the tests:")
-        print(output.read(), end="", flush=True)
-        if status != 0:
-            session.error(f"lint or typecheck failed (exit status {status}): see their output above")
 
 
 def log_versions(session: nox.Session, project: Path, packages: Sequence[str]) -> str:
