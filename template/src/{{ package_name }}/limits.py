@@ -19,7 +19,7 @@ class BodyLimit:
     (chunked) is read up to the limit first, then handed to the app as it came.
 
     FastAPI 0.164 and later limit bodies themselves (`max_body_size`); the project supports
-    FastAPI from 0.133 (pyproject.toml), so it keeps this one until its floor reaches that.
+    FastAPI from 0.137 (pyproject.toml), so it keeps this one until its floor reaches that.
     """
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
