@@ -13,7 +13,8 @@ rounds. The variants, each the service with one thing changed:
 - no middlewares: without the request id (asgi-correlation-id), the access line and the body
   limit;
 - one router: only the tags router included, where the service has all of its resources'
-  (FastAPI >= 0.137 scans each included router whole, those before the matching one too);
+  (FastAPI >= 0.137 tries a request on the routers before the matching one; the service's
+  `ResourceRouter` skips those whose prefix the path lacks: what is left is that check);
 - both: no middlewares and one router; what is left between it and the textbook app is the
   rest of what the service does (ETag, the id's validation, the unit of work, error mapping);
 - built select: `CRUDBase.get` by a select built for each request, as it was before it used

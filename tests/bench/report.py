@@ -233,9 +233,10 @@ def markdown(results: dict[str, Any]) -> str:
             f" {first['rounds']} rounds taking turns; the least CPU time per request over the rounds,"
             " every thread counted): the service, the service with one thing changed, and the textbook"
             " app. *No middlewares*: without the request id, the access line and the body limit."
-            " *One router*: only the tags router included (FastAPI 0.137 and later scan each included"
-            " router whole, those before the matching one too; fastapi/fastapi#16159 would skip them by"
-            " prefix). *Both*: those two changes together. *Built select*: `CRUDBase.get` by a select"
+            " *One router*: only the tags router included (FastAPI 0.137 and later try a request on the"
+            " routes of every included router before the matching one; the service's `ResourceRouter`"
+            " skips a router whose prefix the path lacks, so what is left here is that check)."
+            " *Both*: those two changes together. *Built select*: `CRUDBase.get` by a select"
             " built for each request, as before it used `Session.get`. In-process CPU time is noisy on"
             " a shared machine (runs differ by some 10 %): read the table for what is large, not for"
             " the last per cent. Microseconds per request, and over the service's:",
