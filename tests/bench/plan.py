@@ -56,6 +56,10 @@ CONNECTIONS = 8  # concurrent connections of the load generator
 WARMUP_SECONDS = 1.0  # per side, before each comparison, not counted
 SLICE_SECONDS = 3.0  # one measured run
 SLICES = 2  # per side; the two sides alternate, so a burst of other load hits both
+# The single-table read's sides (service, default pool, textbook, baseline) take more turns: its
+# service / textbook verdict is the median of the ratios of runs made one after the other, and a
+# burst of other load during one run moves one of those ratios, not the verdict.
+PAIRED_SLICES = 4
 PROFILE_REQUESTS = 300  # get-by-id requests profiled in-process (slowed some 3 times)
 # ablation.py: get-tag requests a variant makes per round, and the rounds they take turns in.
 ABLATION_REQUESTS = 500

@@ -70,7 +70,11 @@ def markdown(results: dict[str, Any]) -> str:
         f" list reads {method['page']} of them.",
         f"- **Runs**: {method['warmup_seconds']:g} s of warm-up each, then {method['slices']} runs of"
         f" {method['slice_seconds']:g} s each, alternating between the two figures compared"
-        " (service and baseline; or the two sizes), so that other load on the machine hits both alike.",
+        " (service and baseline; or the two sizes), so that other load on the machine hits both alike."
+        f" The single-table read takes {method.get('paired_slices', method['slices'])} runs a side,"
+        " and its service / textbook and service / default pool are the median of the ratios of the"
+        " runs made in turn (the first of each side, the second, ...): a burst of other load during"
+        " one run moves one of those ratios, not the median.",
         "- **Textbook app**: the pattern most FastAPI + SQLAlchemy tutorials teach, for the single-table"
         " read (get tag by id): `session.get` in the route, a yield session dependency, `response_model`,"
         " SQLAlchemy's default pool (tests/bench/textbook_*.py), on the same uvicorn and database.",

@@ -21,6 +21,7 @@ import platform
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -308,7 +309,9 @@ class Driver:
             )
         return result
 
-    def compare(self, sides: dict[str, tuple[Server, list[str]]]) -> dict[str, loadgen.Measurement]:
+    def compare(
+        self, sides: dict[str, tuple[Server, list[str]]], slices: int = plan.SLICES
+    ) -> dict[str, loadgen.Measurement]:
         """Warm every side up, then measure them in turn, ABBA, so slow drift hits all alike.
 
         A server stopped by a signal from outside (a shared machine's clean-up of uvicorn
@@ -318,7 +321,7 @@ class Driver:
         attempts = 0
         while True:
             try:
-                return self._compare(sides)
+                return self._compare(sides, slices)
             except ServerDied as died:
                 attempts += 1
                 code = died.server.process.returncode
@@ -328,16 +331,26 @@ class Driver:
                 log(f"{died}: killed by signal {-code} from outside; starting it again, measuring again")
                 died.server.restart()
 
-    def _compare(self, sides: dict[str, tuple[Server, list[str]]]) -> dict[str, loadgen.Measurement]:
+    def _compare(
+        self, sides: dict[str, tuple[Server, list[str]]], slices: int
+    ) -> dict[str, loadgen.Measurement]:
         for server, arguments in sides.values():
             self.once(server, arguments, plan.WARMUP_SECONDS)
         measured: dict[str, loadgen.Measurement] = {name: loadgen.Measurement([]) for name in sides}
         order = list(sides)
-        for index in range(plan.SLICES):
+        for index in range(slices):
             for name in order if index % 2 == 0 else reversed(order):
                 server, arguments = sides[name]
                 measured[name].runs.append(self.once(server, arguments, plan.SLICE_SECONDS))
         return measured
+
+
+def paired_ratio(one: loadgen.Measurement, other: loadgen.Measurement) -> float:
+    """ONE's requests per second over OTHER's: the median of the ratios of their runs in turn
+    (the first run of each, the second, ...), which a burst of other load during one run moves
+    less than it moves the ratio of their totals."""
+    pairs = zip(one.runs, other.runs, strict=True)
+    return statistics.median((a.requests / a.seconds) / (b.requests / b.seconds) for a, b in pairs)
 
 
 def render_and_install(combination: plan.Combination, project: Path) -> dict[str, str]:
@@ -529,14 +542,17 @@ def bench(
                 "default pool": (default_pool, tag_get),
                 "textbook": (textbook, tag_get),
                 "baseline": (baseline, tag_get),
-            }
+            },
+            slices=plan.PAIRED_SLICES,
         )
         single_table: dict[str, Any] = {side: found.summary() for side, found in measured.items()}
         rps = {side: found.rps for side, found in measured.items()}
         single_table["ratio"] = round(rps["service"] / rps["baseline"], 3)
         single_table["textbook_ratio"] = round(rps["textbook"] / rps["baseline"], 3)
-        single_table["over_textbook"] = round(rps["service"] / rps["textbook"], 3)
-        single_table["over_default_pool"] = round(rps["service"] / rps["default pool"], 3)
+        single_table["over_textbook"] = round(paired_ratio(measured["service"], measured["textbook"]), 3)
+        single_table["over_default_pool"] = round(
+            paired_ratio(measured["service"], measured["default pool"]), 3
+        )
         single_table |= statements["get_tag"]
         log(
             f"{combination.id}: get tag {rps['service']:.0f} rps, textbook {rps['textbook']:.0f},"
@@ -687,6 +703,7 @@ def main() -> int:
             "warmup_seconds": plan.WARMUP_SECONDS,
             "slice_seconds": plan.SLICE_SECONDS,
             "slices": plan.SLICES,
+            "paired_slices": plan.PAIRED_SLICES,
             "products": plan.PRODUCTS,
             "page": plan.PAGE,
             "profile_requests": plan.PROFILE_REQUESTS,
