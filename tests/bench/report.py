@@ -229,6 +229,9 @@ def markdown(results: dict[str, Any]) -> str:
     ablated = [c for c in combinations if c.get("ablation")]
     if ablated:
         names = ["service", "no middlewares", "one router", "both", "built select", "textbook"]
+        inline = ["service, threads inline", "textbook, threads inline"]
+        if any(name in c["ablation"]["us_per_request"] for c in ablated for name in inline):
+            names += inline  # not in a report of a run before those variants existed
         first = ablated[0]["ablation"]
         lines += [
             "### The service's parts, each measured alone",
@@ -241,7 +244,13 @@ def markdown(results: dict[str, Any]) -> str:
             " routes of every included router before the matching one; the service's `ResourceRouter`"
             " skips a router whose prefix the path lacks, so what is left here is that check)."
             " *Both*: those two changes together. *Built select*: `CRUDBase.get` by a select"
-            " built for each request, as before it used `Session.get`. In-process CPU time is noisy on"
+            " built for each request, as before it used `Session.get`. *Threads inline* (sync projects):"
+            " anyio's hand-over to a worker thread replaced by a call on the event loop's thread, so"
+            " that what is left is the work itself, without the trips to a thread (a sync route, its"
+            " response's validation and a sync dependency each make one; the single-table read's table"
+            " above counts them); the difference between a figure and its inline one is what those"
+            " trips cost. An async project makes no trips to anyio's threads on this read (-)."
+            " In-process CPU time is noisy on"
             " a shared machine (runs differ by some 10 %): read the table for what is large, not for"
             " the last per cent. Microseconds per request, and over the service's:",
             "",
@@ -251,7 +260,10 @@ def markdown(results: dict[str, Any]) -> str:
         for combination in ablated:
             figures = combination["ablation"]["us_per_request"]
             service = figures["service"]
-            cells = [f"{figures[name]:,.0f} ({figures[name] / service:.2f})" for name in names]
+            cells = [
+                f"{figures[name]:,.0f} ({figures[name] / service:.2f})" if name in figures else "-"
+                for name in names
+            ]
             lines.append(f"| {combination['label']} | " + " | ".join(cells) + " |")
         lines.append("")
 
