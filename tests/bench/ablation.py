@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio.to_thread
-from asgi import call
+from asgi import call, run_sync_inline
 
 MIDDLEWARES = {"CorrelationIdMiddleware", "AccessLog", "BodyLimit"}
 
@@ -95,11 +95,8 @@ def main() -> int:
 
     @contextlib.contextmanager
     def threads_inline() -> Iterator[None]:
-        async def inline(function: Callable[..., Any], *args: Any, **_: Any) -> Any:
-            return function(*args)
-
         original = anyio.to_thread.run_sync
-        anyio.to_thread.run_sync = inline  # type: ignore[assignment]
+        anyio.to_thread.run_sync = run_sync_inline  # type: ignore[assignment]
         try:
             yield
         finally:

@@ -1,15 +1,25 @@
 """Call an ASGI app in-process: no server, no client library, nothing but the app's own work.
 
-Runs in a generated project's .venv (used by query_count.py and profile_get.py).
+Runs in a generated project's .venv (used by query_count.py, profile_get.py and ablation.py).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
 Message = dict[str, Any]
+
+
+async def run_sync_inline(function: Callable[..., Any], *args: Any, **_: Any) -> Any:
+    """A stand-in for anyio.to_thread.run_sync that calls `function` on the calling thread.
+
+    Patched in where a measure must see a sync service's threadpool work on one thread (a
+    profiler that follows one thread), or must leave out what the hand-over itself costs.
+    """
+    return function(*args)
 
 
 async def call(

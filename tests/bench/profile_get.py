@@ -22,12 +22,11 @@ import importlib
 import json
 import random
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import anyio.to_thread
-from asgi import call
+from asgi import call, run_sync_inline
 from pyinstrument import Profiler
 from pyinstrument.frame import AWAIT_FRAME_IDENTIFIER, SELF_TIME_FRAME_IDENTIFIER, Frame
 from pyinstrument.renderers import ConsoleRenderer
@@ -93,15 +92,10 @@ def shares(root: Frame | None, package: str) -> dict[str, float]:
     return {part: seconds / whole for part, seconds in sorted(totals.items(), key=lambda item: -item[1])}
 
 
-async def inline(function: Callable[..., Any], *args: Any, **_: Any) -> Any:
-    """anyio.to_thread.run_sync, on the calling thread: so pyinstrument sees the work."""
-    return function(*args)
-
-
 async def main(package: str, style: str, ids: list[str], requests: int, stem: Path) -> dict[str, Any]:
     app = importlib.import_module(f"{package}.main").app
     if style == "sync":
-        anyio.to_thread.run_sync = inline  # type: ignore[assignment]
+        anyio.to_thread.run_sync = run_sync_inline  # type: ignore[assignment]  # pyinstrument sees it
     chosen = random.Random(0)
     for _ in range(50):  # warm up: connections, statement caches
         await call(app, "GET", f"/api/v1/products/{chosen.choice(ids)}", decode=False)
