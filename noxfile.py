@@ -33,6 +33,8 @@ from nox_support.combinations import COMBINATIONS, Combination, parse
 # Each session starts Python dozens of times on the same files (alembic, pytest, uvicorn,
 # schemathesis): compiling them once to bytecode, not in every process, saves minutes.
 os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+# And once for the whole run, not once per session: see projects.PYCACHE_PREFIX.
+os.environ["PYTHONPYCACHEPREFIX"] = str(projects.PYCACHE_PREFIX)
 
 nox.options.default_venv_backend = "uv"
 nox.options.reuse_venv = "yes"

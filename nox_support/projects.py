@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import shutil
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -22,6 +23,18 @@ COPIER = "copier>=9.19"
 GROWN_RESOURCE = ("--data=resource=suppliers", "--data=belongs_to=categories")
 
 Env = dict[str, str | None]
+
+# A run's sessions render their projects one after another, all at this one path (outside any
+# repository: the post-copy task makes the project's first commit only there), and their Python
+# processes write bytecode under PYCACHE_PREFIX rather than beside the sources. The packages uv
+# links into each new .venv are then the same files at the same paths in every session: what
+# the first session compiled, the next ones find compiled. Keyed by this checkout, like nox's
+# own environments under .nox/, which two runs at once in one checkout would share as well.
+_RUN_DIR = Path(tempfile.gettempdir()) / (
+    "nox-projects-" + hashlib.sha256(str(Path(__file__).resolve().parent.parent).encode()).hexdigest()[:12]
+)
+PROJECT_DIR = _RUN_DIR / "project"
+PYCACHE_PREFIX = _RUN_DIR / "pycache"
 ALEMBIC_ROUND_TRIP = Path(__file__).resolve().parent / "alembic_round_trip.py"
 
 
@@ -56,10 +69,12 @@ def rendered(
     to it with the resource generator (GROWN_RESOURCE) and `uv sync` it (with the extra arguments
     SYNC); yield the project.
 
-    The directory is deleted afterwards, unless the block failed: then it is kept for inspection.
+    The project is at PROJECT_DIR, deleted afterwards, unless the block failed: then it is moved
+    to a directory of its own and kept for inspection.
     """
-    workdir = Path(tempfile.mkdtemp(prefix=f"generated-{combination.id}-"))
-    project = workdir / "project"
+    project = PROJECT_DIR
+    shutil.rmtree(project, ignore_errors=True)  # a run that was stopped left it behind
+    project.parent.mkdir(parents=True, exist_ok=True)
     succeeded = False
     try:
         with timer.step("render"):
@@ -83,9 +98,11 @@ def rendered(
         succeeded = True
     finally:
         if succeeded or not project.exists():
-            shutil.rmtree(workdir, ignore_errors=True)
+            shutil.rmtree(project, ignore_errors=True)
         else:
-            session.log(f"generated project kept for inspection: {project}")
+            kept = Path(tempfile.mkdtemp(prefix=f"generated-{combination.id}-")) / "project"
+            shutil.move(project, kept)  # its .venv's scripts name the old path: `uv sync` again there
+            session.log(f"generated project kept for inspection: {kept}")
 
 
 def check(session: nox.Session, timer: Timer, project: Path, env: Env) -> None:
